@@ -1,0 +1,77 @@
+"""The application factory. Nothing here migrates, seeds or starts threads: every gunicorn
+worker runs it, so it only wires things together."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import load_config
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(load_config(config_name))
+    app.config.update(overrides)
+    _configure_logging(app)
+
+    from app import extensions, models  # noqa: F401  (models registers every table)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app import auth_loader, cli, errorhandlers, templating, transactions
+
+    app.before_request(auth_loader.protect_session_api_calls)
+    transactions.register(app)
+    errorhandlers.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    # Log lines carry ids and routes only; never names, ID numbers or bodies.
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import auth_loader, dbsetup, i18n
+    from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+    dbsetup.configure_engine_options(app)
+    db.init_app(app)
+    dbsetup.register_sqlite_hooks(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    auth_loader.register(login_manager)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
+
+
+def _security_schemes() -> dict:
+    return {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.api import blp as accounts_api
+    from app.admin.routes import bp as admin_pages
+    from app.auth.api import blp as auth_api
+    from app.auth.routes import bp as auth_pages
+    from app.extensions import api, csrf
+    from app.residents.api import blp as residents_api
+    from app.residents.routes import bp as residents_pages
+    from app.web.routes import bp as web_pages
+
+    for blueprint in (web_pages, auth_pages, admin_pages, residents_pages):
+        app.register_blueprint(blueprint)
+    for blueprint in (auth_api, accounts_api, residents_api):
+        api.register_blueprint(blueprint)
+        # Bearer-token clients carry no cookie to forge; session callers are checked
+        # in auth_loader instead.
+        csrf.exempt(blueprint)

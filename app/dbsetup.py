@@ -1,0 +1,39 @@
+"""Engine settings that make SQLite behave like the production database where it matters."""
+
+import sqlite3
+
+import sqlalchemy as sa
+from flask import Flask
+
+_hooks_registered = False
+
+
+def configure_engine_options(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _on_begin(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+
+
+def register_sqlite_hooks(_app: Flask) -> None:
+    global _hooks_registered
+    if _hooks_registered:
+        return
+    sa.event.listen(sa.engine.Engine, "connect", _on_connect)
+    sa.event.listen(sa.engine.Engine, "begin", _on_begin)
+    _hooks_registered = True

@@ -1,0 +1,29 @@
+"""Errors answer as JSON under /api/ and as a page elsewhere, always with a clear reason."""
+
+from flask import Flask, jsonify, render_template
+from werkzeug.exceptions import HTTPException
+
+from app.auth_loader import is_api_request
+from app.errors import DomainError
+from app.extensions import api
+
+
+def handle_http_exception(exc: HTTPException):
+    if is_api_request():
+        # flask-smorest format: {"code", "status", "message", "errors": {where: {field: [why]}}}
+        return api.handle_http_exception(exc)
+    return render_template("error.html", code=exc.code, description=exc.description), exc.code
+
+
+def handle_domain_error(exc: DomainError):
+    if is_api_request():
+        response = jsonify(exc.to_dict())
+        response.status_code = exc.status
+        return response
+    return render_template("error.html", code=exc.status, description=exc.message), exc.status
+
+
+def register(app: Flask) -> None:
+    # Registered after flask-smorest's own handler, so this one wins for pages and API alike.
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)

@@ -1,0 +1,59 @@
+"""Translated labels for every enum value shown on a page (one place, so none is missed)."""
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    # roles
+    "resident": _l("Resident"),
+    "caregiver": _l("Caregiver"),
+    "doctor": _l("Doctor"),
+    "nurse": _l("Nurse"),
+    "specialist": _l("Specialist"),
+    "admin": _l("Administrator"),
+    # organisation kinds
+    "community_centre": _l("Community health service centre"),
+    "district_hospital": _l("District hospital"),
+    "municipal_hospital": _l("Municipal hospital"),
+    "neighbourhood_committee": _l("Neighbourhood committee"),
+    "department": _l("Department"),
+    # team member roles
+    "lead": _l("Team lead"),
+    "public_health": _l("Public-health doctor"),
+    # sex
+    "male": _l("Male"),
+    "female": _l("Female"),
+    # mobility
+    "independent": _l("Independent"),
+    "needs_assistance": _l("Needs assistance"),
+    "wheelchair": _l("Wheelchair"),
+    "bedridden": _l("Bedridden"),
+    # chronic conditions
+    "hypertension": _l("Hypertension"),
+    "type2_diabetes": _l("Type 2 diabetes"),
+    "coronary_heart_disease": _l("Coronary heart disease"),
+    "stroke": _l("Stroke"),
+    "copd": _l("COPD"),
+    "chronic_kidney_disease": _l("Chronic kidney disease"),
+    "dementia": _l("Dementia"),
+    "severe_mental_disorder": _l("Severe mental disorder"),
+    # caregiver relationships, scopes and link states
+    "family_member": _l("Family member"),
+    "volunteer": _l("Volunteer"),
+    "care_worker": _l("Care worker"),
+    "view": _l("View the record"),
+    "care": _l("View and act (alerts, visits)"),
+    "proxy": _l("Full proxy (may sign and consent)"),
+    "active": _l("Active"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+    "inactive": _l("Inactive"),
+}
+
+
+def label(value) -> str:
+    key = getattr(value, "value", value)
+    return str(LABELS.get(key, key))
+
+
+def choices(enum_cls) -> list[tuple[str, str]]:
+    return [(member.value, label(member)) for member in enum_cls]

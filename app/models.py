@@ -1,0 +1,17 @@
+"""Imports every model so that SQLAlchemy and Alembic see all tables."""
+
+from app.accounts.models import (  # noqa: F401
+    ApiToken,
+    Organisation,
+    Team,
+    TeamMember,
+    User,
+    team_neighbourhoods,
+)
+from app.audit.models import AuditEntry, Event  # noqa: F401
+from app.residents.models import (  # noqa: F401
+    CaregiverLink,
+    Household,
+    Resident,
+    ResidentCondition,
+)

@@ -1,0 +1,142 @@
+"""Configuration classes. Every setting comes from the environment (redash's way).
+
+`KANGYANG_CONFIG` picks the class: development (default), testing, production.
+Production refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY: there is no fallback.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+class ConfigError(RuntimeError):
+    """Raised when a configuration cannot run safely."""
+
+
+class Config:
+    NAME = "base"
+    SECRET_KEY = _env("SECRET_KEY")
+    # Fernet key (urlsafe base64, 32 bytes) for personal fields encrypted at rest.
+    FIELD_ENCRYPTION_KEY = _env("FIELD_ENCRYPTION_KEY")
+    SQLALCHEMY_DATABASE_URI = _env(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'kangyang.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    # Pages speak Chinese by default.
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # Each feature folder keeps its own catalogue; Flask-Babel merges them.
+    BABEL_TRANSLATION_DIRECTORIES = ";".join(
+        dict.fromkeys(
+            str(path)
+            for pattern in ("app/translations", "app/*/translations", "*/translations")
+            for path in sorted(BASE_DIR.glob(pattern))
+        )
+    )
+    LANGUAGES = ("zh_CN", "en")
+    DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_HOURS", 12))
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
+
+    API_TITLE = "Kangyang API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"  # served by the platform, see app/web
+    API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
+
+    # Sign-in throttling (Flask-Limiter) and account lock-out after repeated failures.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "20 per minute")
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+
+    # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
+    # default, or `flask scheduler` in production.
+    SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse settings that cannot run; subclasses add their own rules."""
+
+
+class DevelopmentConfig(Config):
+    NAME = "development"
+    # Development keys are fixed so a restart keeps sessions and decrypts the demo data;
+    # they are worthless elsewhere because production refuses to run on them.
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    FIELD_ENCRYPTION_KEY = _env(
+        "FIELD_ENCRYPTION_KEY", "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1zZWNyZXQhISE="
+    )
+
+
+class TestingConfig(DevelopmentConfig):
+    NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = True
+    SCHEDULER_ENABLED = False
+    PASSWORD_HASH_FAST = True  # argon2 at its cheapest so the suite stays quick
+
+
+class ProductionConfig(Config):
+    NAME = "production"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [
+            name
+            for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")
+            if not getattr(cls, name)
+        ]
+        if missing:
+            names = ", ".join(n.replace("SQLALCHEMY_DATABASE_URI", "DATABASE_URL") for n in missing)
+            raise ConfigError(f"production refuses to start without: {names}")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> type[Config]:
+    name = name or _env("KANGYANG_CONFIG", "development")
+    try:
+        config = CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"KANGYANG_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}"
+        ) from None
+    config.check()
+    return config

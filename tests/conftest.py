@@ -1,0 +1,150 @@
+"""Shared fixtures: one app per session, a database migrated once, and every test inside a
+transaction that is rolled back (indico's way). Factory fixtures live in factories.py."""
+
+import os
+import re
+import smtplib
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FsaSession
+
+from app import create_app
+from app.extensions import db, limiter
+
+pytest_plugins = ["tests.factories"]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def database_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+def reset_postgres(url: str) -> None:
+    """An empty public schema, so the migrations build everything from nothing."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as exc:
+        # A missing service fails the run; it never quietly skips.
+        pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc.orig}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    url = database_url()
+    if url.startswith("postgresql"):
+        reset_postgres(url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()  # the schema comes from the migrations, as in production
+    return app
+
+
+class _BoundSession(FsaSession):
+    """Flask-SQLAlchemy's session always picks the engine; the tests need their connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture(autouse=True)
+def db_session(app):
+    """Each test runs in a transaction that is rolled back; commits become savepoints."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {
+                "class_": _BoundSession,
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+            }
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _reset_rate_limits(app):
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_messages(monkeypatch, request):
+    """Fail any test that would send a real message (e-mail now; SMS and push as they come).
+
+    A test that talks to its own local SMTP server marks itself `allow_messages`.
+    """
+    if request.node.get_closest_marker("allow_messages"):
+        return
+
+    def refuse(*args, **kwargs):
+        pytest.fail("this test tried to send a real e-mail")
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", refuse)
+    monkeypatch.setattr(smtplib.SMTP_SSL, "connect", refuse)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "allow_messages: may talk to a local test mail server")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, page: str | None = None, **kwargs):
+    """Submit a form as a browser would: load the page, take its CSRF token, post."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={"csrf_token": csrf_from(html), **data}, **kwargs)
+
+
+def sign_in(client, user, password: str = "correct-horse-9"):
+    response = post_form(client, "/login", {"identifier": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def signed_in(client):
+    def _sign_in(user, password: str = "correct-horse-9"):
+        sign_in(client, user, password)
+        return client
+
+    return _sign_in
+
+
+@pytest.fixture
+def api_token(client):
+    def _token(user, password: str = "correct-horse-9") -> dict:
+        response = client.post(
+            "/api/v1/auth/token", json={"username": user.username, "password": password}
+        )
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    return _token
