@@ -11,7 +11,11 @@ from app.extensions import api
 def handle_http_exception(exc: HTTPException):
     if is_api_request():
         # flask-smorest format: {"code", "status", "message", "errors": {where: {field: [why]}}}
-        return api.handle_http_exception(exc)
+        response = api.handle_http_exception(exc)
+        payload, code, headers = response if isinstance(response, tuple) else (response, None, {})
+        if isinstance(payload, dict) and "message" not in payload and exc.description:
+            payload["message"] = exc.description
+        return payload, code, headers
     return render_template("error.html", code=exc.code, description=exc.description), exc.code
 
 

@@ -7,6 +7,8 @@ import smtplib
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FsaSession
 
@@ -36,12 +38,36 @@ def reset_postgres(url: str) -> None:
         engine.dispose()
 
 
+class RequestScopedClient(FlaskClient):
+    """Each request gets a fresh `g`, as it would in a server.
+
+    The test holds an app context open (for its database transaction), and Flask reuses
+    an open app context for requests, so without this `g` (the signed-in user, rate-limit
+    state) would leak from one request into the next. The test and its requests share one
+    session; committing first keeps a refused request's rollback from undoing the setup.
+    """
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().open(*args, **kwargs)
+        db.session.commit()  # the test's setup is committed data, as a server would see it
+        saved = ctx.g
+        ctx.g = self.application.app_ctx_globals_class()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            ctx.g = saved
+            db.session.expire_all()  # the next read sees what the request wrote
+
+
 @pytest.fixture(scope="session")
 def app():
     url = database_url()
     if url.startswith("postgresql"):
         reset_postgres(url)
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app.test_client_class = RequestScopedClient
     with app.app_context():
         upgrade()  # the schema comes from the migrations, as in production
     return app
@@ -148,3 +174,15 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
     return _token
+
+
+@pytest.fixture
+def cli(app):
+    """Runs `flask` commands inside the test's app context, after committing its setup."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args, **kwargs):
+        db.session.commit()
+        return runner.invoke(*args, **kwargs)
+
+    return invoke

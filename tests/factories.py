@@ -98,11 +98,11 @@ def make_team(make_org, make_user, make_neighbourhood):
             neighbourhoods=neighbourhoods if neighbourhoods is not None else [make_neighbourhood()],
             **kw,
         )
+        db.session.add(team)
         team.members.append(TeamMember(user=lead, member_role=TeamMemberRole.LEAD))
         for _ in range(nurses):
             nurse = make_user(Role.NURSE, organisation_id=centre.id)
             team.members.append(TeamMember(user=nurse, member_role=TeamMemberRole.NURSE))
-        db.session.add(team)
         db.session.flush()
         return team
 

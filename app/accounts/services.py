@@ -236,8 +236,8 @@ def create_team(data: dict) -> Team:
     lead = get_user_for_team(data.pop("lead_id"), TeamMemberRole.LEAD)
     neighbourhoods = _neighbourhoods(data.pop("neighbourhood_ids", []))
     team = Team(**data, neighbourhoods=neighbourhoods)
-    team.members.append(TeamMember(user=lead, member_role=TeamMemberRole.LEAD))
     db.session.add(team)
+    team.members.append(TeamMember(user=lead, member_role=TeamMemberRole.LEAD))
     db.session.flush()
     record_event("team", team.id, "team.created", to_state="active", data={"lead_id": lead.id})
     return team

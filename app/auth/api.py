@@ -1,8 +1,8 @@
 """JSON API: bearer tokens."""
 
-from flask import abort, current_app
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from app.accounts.schemas import TokenRequestSchema, TokenSchema
 from app.audit.services import record_event
@@ -26,8 +26,8 @@ class Token(MethodView):
         except services.SignInError as exc:
             db.session.commit()  # keep the failure count and any lock
             if exc.reason == "locked":
-                abort(401, description="account locked after too many failed attempts; try later")
-            abort(401, description="wrong username or password")
+                abort(401, message="account locked after too many failed attempts; try later")
+            abort(401, message="wrong username or password")
         token, row = services.issue_token(user)
         record_event("user", user.id, "user.token_issued", actor=user)
         return {"access_token": token, "token_type": "Bearer", "expires_at": row.expires_at}

@@ -65,7 +65,7 @@ class ResidentById(MethodView):
     @blp.arguments(ResidentUpdateSchema)
     @blp.response(200, ResidentSchema)
     def patch(self, data, resident_id):
-        return services.update_resident(current_user, _resident(resident_id, "update"), data)
+        return services.update_resident(current_user, _resident(resident_id), data)
 
 
 @blp.route("/residents/<int:resident_id>/caregivers")
