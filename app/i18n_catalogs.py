@@ -40,24 +40,18 @@ def _babel(*args: str) -> None:
     CommandLineInterface().run(["pybabel", "-q", *args])
 
 
+def extract_pot(translations: Path, pot: Path) -> None:
+    """Write the template of every message the catalogue's own sources use."""
+    source = source_of(translations)
+    ignore = " ".join(ignored_under(source))
+    options = ["-F", str(ROOT / "babel.cfg"), "-k", "_l", "--no-location", "--sort-output"]
+    _babel("extract", *options, "--ignore-dirs", ignore, "-o", str(pot), str(source))
+
+
 def extract() -> None:
     for translations in catalogue_dirs():
-        source = source_of(translations)
         pot = translations / "messages.pot"
-        _babel(
-            "extract",
-            "-F",
-            str(ROOT / "babel.cfg"),
-            "-k",
-            "_l",
-            "--no-location",
-            "--sort-output",
-            "--ignore-dirs",
-            " ".join(ignored_under(source)),
-            "-o",
-            str(pot),
-            str(source),
-        )
+        extract_pot(translations, pot)
         po = translations / LOCALE / "LC_MESSAGES" / "messages.po"
         command = "update" if po.exists() else "init"
         _babel(command, "-i", str(pot), "-d", str(translations), "-l", LOCALE, "--no-wrap")
