@@ -1,6 +1,6 @@
 import pytest
 
-from app.accounts.models import OrganisationKind, Role, TeamMemberRole
+from app.accounts.models import OrganisationKind, Role
 from app.audit.models import Event
 from app.extensions import db
 
@@ -215,10 +215,12 @@ def test_one_lead_per_team_is_enforced_by_the_database(make_team, make_user):
     from app.accounts.models import TeamMember
 
     team = make_team()
-    second_lead = TeamMember(
-        team=team, user=make_user(Role.DOCTOR), member_role=TeamMemberRole.LEAD
-    )
-    with db.session.begin_nested():
-        db.session.add(second_lead)
-        with pytest.raises(sa.exc.IntegrityError):
-            db.session.flush()
+    doctor = make_user(Role.DOCTOR)
+    row = {
+        "team_id": team.id,
+        "user_id": doctor.id,
+        "member_role": "lead",
+        "joined_at": team.created_at,
+    }
+    with db.session.begin_nested(), pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(sa.insert(TeamMember.__table__).values(**row))
