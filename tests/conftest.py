@@ -81,8 +81,14 @@ class _BoundSession(FsaSession):
 
 
 @pytest.fixture(autouse=True)
-def db_session(app):
-    """Each test runs in a transaction that is rolled back; commits become savepoints."""
+def db_session(app, request):
+    """Each test runs in a transaction that is rolled back; commits become savepoints.
+
+    A test marked `own_app` builds its own app and database and gets none of this.
+    """
+    if request.node.get_closest_marker("own_app"):
+        yield None
+        return
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
@@ -127,6 +133,7 @@ def _no_real_messages(monkeypatch, request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_messages: may talk to a local test mail server")
+    config.addinivalue_line("markers", "own_app: builds its own app; no shared test transaction")
 
 
 @pytest.fixture

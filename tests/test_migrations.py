@@ -37,6 +37,7 @@ def migrate_and_compare(url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.own_app
 def test_migrations_match_models_on_sqlite(tmp_path):
     migrate_and_compare(f"sqlite:///{tmp_path / 'migrations.db'}")
 
@@ -59,5 +60,6 @@ def empty_postgres_database():
     admin.dispose()
 
 
+@pytest.mark.own_app
 def test_migrations_match_models_on_postgresql(empty_postgres_database):
     migrate_and_compare(empty_postgres_database)
