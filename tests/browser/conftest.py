@@ -1,6 +1,7 @@
 """A live server on its own SQLite file with the demo data, and headless Chromium.
 
-Browser tests need Debian's chromium at /usr/bin/chromium. In CI (CI=true) a missing
+Mark browser tests `own_app`: the live server has its own database, so the shared test
+transaction must stay out of its way. Browser tests need Debian's chromium at /usr/bin/chromium. In CI (CI=true) a missing
 browser fails the run; elsewhere the tests are skipped and say why.
 """
 

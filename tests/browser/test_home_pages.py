@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from app.demo import DEMO_PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_app]
 
 
 def sign_in(page, username):
@@ -51,12 +51,14 @@ def test_resident_home_in_chinese_and_english(page, screenshot):
 
 
 def test_large_text_mode_makes_text_and_buttons_bigger(page, screenshot):
-    sign_in(page, "zhang.guiying")
+    # Preferences stick to the account, so this test uses an account no other test switches.
+    sign_in(page, "li.ming")
     body_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     page.get_by_role("button", name="大字模式").click()
+    expect(page.get_by_role("button", name="标准字号")).to_be_visible()  # the page came back
     large = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert body_size < 18 <= large / 1.333  # at least 18 pt (24 px) in the large-text mode
     button = page.get_by_role("button", name="退出登录").bounding_box()
     assert button["height"] >= 60
     assert button["width"] >= 60
-    screenshot("resident-home-large-text")
+    screenshot("caregiver-home-large-text")

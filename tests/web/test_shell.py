@@ -65,7 +65,7 @@ def test_large_text_mode(client):
     post_form(
         client, "/preferences/large-text", {"large_text": "1", "next": "/login"}, page="/login"
     )
-    assert '<body class="large-text">' in client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN" class="large-text">' in client.get("/login").get_data(as_text=True)
 
 
 def test_not_found_page_is_in_chinese_and_api_answers_json(client):
