@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
-from app.accounts.models import Role, TeamMember, TeamMemberRole, User, team_neighbourhoods
+from app.accounts.models import Role, Team, TeamMember, TeamMemberRole, User, team_neighbourhoods
 from app.audit.services import record_access
 from app.errors import Forbidden, NotFound
 from app.extensions import db
@@ -40,13 +40,20 @@ def register_resident_source(source: ResidentSource) -> ResidentSource:
     return source
 
 
-def _team_resident_ids(user: User) -> sa.Select:
-    served = (
+def _served_neighbourhood_ids(user: User) -> sa.Select:
+    """Neighbourhoods served by the active teams `user` belongs to."""
+    return (
         sa.select(team_neighbourhoods.c.neighbourhood_id)
         .join(TeamMember, TeamMember.team_id == team_neighbourhoods.c.team_id)
-        .where(TeamMember.user_id == user.id)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(TeamMember.user_id == user.id, Team.active.is_(True))
     )
-    return sa.select(Resident.id).where(Resident.neighbourhood_id.in_(served))
+
+
+def _team_resident_ids(user: User) -> sa.Select:
+    return sa.select(Resident.id).where(
+        Resident.neighbourhood_id.in_(_served_neighbourhood_ids(user))
+    )
 
 
 def _caregiver_resident_ids(user: User, scope: CaregiverScope) -> sa.Select:
@@ -134,12 +141,7 @@ def neighbourhood_ids_served(user: User) -> list[int] | None:
         return None
     if user.role not in (Role.DOCTOR, Role.NURSE):
         return []
-    query = (
-        sa.select(team_neighbourhoods.c.neighbourhood_id)
-        .join(TeamMember, TeamMember.team_id == team_neighbourhoods.c.team_id)
-        .where(TeamMember.user_id == user.id)
-    )
-    return list(db.session.scalars(query).all())
+    return list(db.session.scalars(_served_neighbourhood_ids(user)).all())
 
 
 def is_team_lead(user: User, team_id: int) -> bool:

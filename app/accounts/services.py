@@ -159,6 +159,7 @@ def update_user(user: User, data: dict) -> User:
     if "active" in data and data["active"] != user.active:
         set_active(user, data.pop("active"))
     if "role" in data and data["role"] != user.role:
+        _check_not_last_admin(user)
         record_event("user", user.id, "user.role_changed", user.role, data["role"])
     for key, value in data.items():
         setattr(user, key, value)
@@ -166,7 +167,22 @@ def update_user(user: User, data: dict) -> User:
     return user
 
 
+def _check_not_last_admin(user: User) -> None:
+    """The platform always keeps one active administrator, or nobody could manage it."""
+    if user.role != Role.ADMIN or not user.active:
+        return
+    others = sa.select(sa.func.count(User.id)).where(
+        User.role == Role.ADMIN, User.active.is_(True), User.id != user.id
+    )
+    if db.session.scalar(others) == 0:
+        raise Conflict(
+            "the last active administrator cannot be disabled or changed", field="active"
+        )
+
+
 def set_active(user: User, active: bool, reason: str | None = None) -> User:
+    if not active:
+        _check_not_last_admin(user)
     before = "active" if user.active else "inactive"
     user.active = active
     if active:

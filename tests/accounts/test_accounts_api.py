@@ -224,3 +224,34 @@ def test_one_lead_per_team_is_enforced_by_the_database(make_team, make_user):
     }
     with db.session.begin_nested(), pytest.raises(sa.exc.IntegrityError):
         db.session.execute(sa.insert(TeamMember.__table__).values(**row))
+
+
+def test_the_last_active_admin_cannot_be_disabled_or_demoted(client, make_user, api_token):
+    admin = make_user(Role.ADMIN)
+    headers = api_token(admin)
+    for change in ({"active": False}, {"role": "doctor"}):
+        response = client.patch(f"/api/v1/users/{admin.id}", json=change, headers=headers)
+        assert response.status_code == 409
+    second = make_user(Role.ADMIN)
+    assert (
+        client.patch(
+            f"/api/v1/users/{second.id}", json={"active": False}, headers=headers
+        ).status_code
+        == 200
+    )
+
+
+def test_members_of_a_disabled_team_lose_its_residents(
+    client, make_team, make_resident, api_token, admin_headers
+):
+    team = make_team()
+    resident = make_resident(neighbourhood=team.neighbourhoods[0])
+    headers = api_token(team.lead)
+    assert client.get(f"/api/v1/residents/{resident.id}", headers=headers).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/teams/{team.id}", json={"active": False}, headers=admin_headers
+        ).status_code
+        == 200
+    )
+    assert client.get(f"/api/v1/residents/{resident.id}", headers=headers).status_code == 404
