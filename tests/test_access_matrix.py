@@ -1,0 +1,485 @@
+"""Role x route matrix: for every route and every role, the allowed user gets through, and a
+user of another team or household gets 404 or 403. A route missing here fails the suite, so
+the matrix grows with every capability.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from app.accounts.models import OrganisationKind, Role, TeamMemberRole
+from app.auth.services import issue_token
+from app.residents.models import CaregiverScope
+from app.timeutil import local_today
+from tests.conftest import sign_in
+
+ALL = frozenset(Role)
+STAFF = frozenset({Role.DOCTOR, Role.NURSE, Role.SPECIALIST, Role.ADMIN})
+TEAM_AND_ADMIN = frozenset({Role.DOCTOR, Role.NURSE, Role.ADMIN})
+ADMIN = frozenset({Role.ADMIN})
+GRANTORS = frozenset({Role.RESIDENT, Role.DOCTOR})
+# A specialist reads a record only once the resident is referred to their department.
+RECORD_READERS = ALL - {Role.SPECIALIST}
+PUBLIC = None  # no sign-in needed
+REASON = "matrix check"
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str
+    path: object  # callable(world) -> str
+    allowed: frozenset | None
+    # True when the route is about one resident of team A: B's users must be refused.
+    scoped: bool = False
+    body: object = None  # callable(world) -> dict
+    ends_at_login: bool = False  # signing out lands on the sign-in page
+
+    @property
+    def is_api(self) -> bool:
+        return self.endpoint.split(".")[0].endswith("_api")
+
+    def __str__(self):
+        return f"{self.method} {self.endpoint}"
+
+
+def _link_body(w):
+    return {
+        "caregiver_id": w["spare_caregiver"].id,
+        "relationship": "volunteer",
+        "scope": "view",
+        "ends_on": (local_today() + timedelta(days=30)).isoformat(),
+    }
+
+
+R = Route
+ROUTES = [
+    # the shell
+    R("web.index", "GET", lambda w: "/", PUBLIC),
+    R("web.home", "GET", lambda w: "/home", ALL),
+    R("web.healthz", "GET", lambda w: "/healthz", PUBLIC),
+    R(
+        "web.set_language",
+        "POST",
+        lambda w: "/preferences/language",
+        PUBLIC,
+        body=lambda w: {"lang": "en"},
+    ),
+    R(
+        "web.set_large_text",
+        "POST",
+        lambda w: "/preferences/large-text",
+        PUBLIC,
+        body=lambda w: {"large_text": "1"},
+    ),
+    R("web.swagger_ui_file", "GET", lambda w: "/vendor/swagger-ui/swagger-ui.css", PUBLIC),
+    R("api-docs.openapi_json", "GET", lambda w: "/api/v1/openapi.json", PUBLIC),
+    R("api-docs.openapi_swagger_ui", "GET", lambda w: "/api/v1/docs", PUBLIC),
+    R("static", "GET", lambda w: "/static/kangyang.css", PUBLIC),
+    R("auth.login", "GET", lambda w: "/login", PUBLIC),
+    R(
+        "auth.login",
+        "POST",
+        lambda w: "/login",
+        PUBLIC,
+        body=lambda w: {"identifier": "x", "password": "y"},
+    ),
+    R("auth.logout", "POST", lambda w: "/logout", ALL, ends_at_login=True),
+    # admin pages
+    R("admin.organisations", "GET", lambda w: "/admin/organisations", ADMIN),
+    R("admin.organisation_new", "GET", lambda w: "/admin/organisations/new", ADMIN),
+    R(
+        "admin.organisation_new",
+        "POST",
+        lambda w: "/admin/organisations/new",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "admin.organisation_edit",
+        "GET",
+        lambda w: f"/admin/organisations/{w['centre'].id}/edit",
+        ADMIN,
+    ),
+    R(
+        "admin.organisation_edit",
+        "POST",
+        lambda w: f"/admin/organisations/{w['centre'].id}/edit",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R("admin.users", "GET", lambda w: "/admin/users", ADMIN),
+    R("admin.user_new", "GET", lambda w: "/admin/users/new", ADMIN),
+    R("admin.user_new", "POST", lambda w: "/admin/users/new", ADMIN, body=lambda w: {}),
+    R("admin.user_edit", "GET", lambda w: f"/admin/users/{w[Role.NURSE].id}/edit", ADMIN),
+    R(
+        "admin.user_edit",
+        "POST",
+        lambda w: f"/admin/users/{w[Role.NURSE].id}/edit",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "admin.user_unlock",
+        "POST",
+        lambda w: f"/admin/users/{w[Role.NURSE].id}/unlock",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R("admin.teams", "GET", lambda w: "/admin/teams", ADMIN),
+    R("admin.team_new", "GET", lambda w: "/admin/teams/new", ADMIN),
+    R("admin.team_new", "POST", lambda w: "/admin/teams/new", ADMIN, body=lambda w: {}),
+    R("admin.team_detail", "GET", lambda w: f"/admin/teams/{w['team'].id}", ADMIN),
+    R(
+        "admin.team_detail",
+        "POST",
+        lambda w: f"/admin/teams/{w['team'].id}",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "admin.team_add_member",
+        "POST",
+        lambda w: f"/admin/teams/{w['team'].id}/members",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "admin.team_remove_member",
+        "POST",
+        lambda w: f"/admin/teams/{w['team'].id}/members/{w[Role.NURSE].id}/remove",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "admin.team_change_lead",
+        "POST",
+        lambda w: f"/admin/teams/{w['team'].id}/lead",
+        ADMIN,
+        body=lambda w: {},
+    ),
+    # residents' pages
+    R("residents.index", "GET", lambda w: "/residents/", TEAM_AND_ADMIN),
+    R("residents.new", "GET", lambda w: "/residents/new", TEAM_AND_ADMIN),
+    R("residents.new", "POST", lambda w: "/residents/new", TEAM_AND_ADMIN, body=lambda w: {}),
+    R(
+        "residents.detail",
+        "GET",
+        lambda w: f"/residents/{w['target'].id}",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "residents.edit",
+        "GET",
+        lambda w: f"/residents/{w['target'].id}/edit",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "residents.edit",
+        "POST",
+        lambda w: f"/residents/{w['target'].id}/edit",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("residents.households", "GET", lambda w: "/residents/households", TEAM_AND_ADMIN),
+    R(
+        "residents.households",
+        "POST",
+        lambda w: "/residents/households",
+        TEAM_AND_ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "residents.caregivers",
+        "GET",
+        lambda w: f"/residents/{w['target'].id}/caregivers",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "residents.grant_caregiver",
+        "POST",
+        lambda w: f"/residents/{w['target'].id}/caregivers",
+        GRANTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "residents.revoke_caregiver",
+        "POST",
+        lambda w: f"/residents/{w['target'].id}/caregivers/{w['link'].id}/revoke",
+        GRANTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    # API: auth and accounts
+    R(
+        "auth_api.Token",
+        "POST",
+        lambda w: "/api/v1/auth/token",
+        PUBLIC,
+        body=lambda w: {"username": "x", "password": "y"},
+    ),
+    R("accounts_api.Me", "GET", lambda w: "/api/v1/me", ALL),
+    R("accounts_api.Organisations", "GET", lambda w: "/api/v1/organisations", STAFF),
+    R(
+        "accounts_api.Organisations",
+        "POST",
+        lambda w: "/api/v1/organisations",
+        ADMIN,
+        body=lambda w: {"code": "M1", "name": "m", "kind": "community_centre"},
+    ),
+    R(
+        "accounts_api.OrganisationById",
+        "GET",
+        lambda w: f"/api/v1/organisations/{w['centre'].id}",
+        STAFF,
+    ),
+    R(
+        "accounts_api.OrganisationById",
+        "PATCH",
+        lambda w: f"/api/v1/organisations/{w['centre'].id}",
+        ADMIN,
+        body=lambda w: {"name": "n"},
+    ),
+    R("accounts_api.Users", "GET", lambda w: "/api/v1/users", ADMIN),
+    R(
+        "accounts_api.Users",
+        "POST",
+        lambda w: "/api/v1/users",
+        ADMIN,
+        body=lambda w: {
+            "username": "m.x",
+            "password": "long-enough-1",
+            "display_name": "m",
+            "role": "nurse",
+        },
+    ),
+    R("accounts_api.UserById", "GET", lambda w: f"/api/v1/users/{w[Role.NURSE].id}", ADMIN),
+    R(
+        "accounts_api.UserById",
+        "PATCH",
+        lambda w: f"/api/v1/users/{w[Role.NURSE].id}",
+        ADMIN,
+        body=lambda w: {"display_name": "n"},
+    ),
+    R("accounts_api.Teams", "GET", lambda w: "/api/v1/teams", STAFF),
+    R(
+        "accounts_api.Teams",
+        "POST",
+        lambda w: "/api/v1/teams",
+        ADMIN,
+        body=lambda w: {"name": "t", "centre_id": w["centre"].id, "lead_id": w["spare_doctor"].id},
+    ),
+    R("accounts_api.TeamById", "GET", lambda w: f"/api/v1/teams/{w['team'].id}", STAFF),
+    R(
+        "accounts_api.TeamById",
+        "PATCH",
+        lambda w: f"/api/v1/teams/{w['team'].id}",
+        ADMIN,
+        body=lambda w: {"name": "t2"},
+    ),
+    R(
+        "accounts_api.TeamMembers",
+        "POST",
+        lambda w: f"/api/v1/teams/{w['team'].id}/members",
+        ADMIN,
+        body=lambda w: {"user_id": w["spare_doctor"].id, "member_role": "doctor"},
+    ),
+    R(
+        "accounts_api.TeamMemberById",
+        "DELETE",
+        lambda w: f"/api/v1/teams/{w['team'].id}/members/{w[Role.NURSE].id}",
+        ADMIN,
+    ),
+    R(
+        "accounts_api.TeamLead",
+        "PUT",
+        lambda w: f"/api/v1/teams/{w['team'].id}/lead",
+        ADMIN,
+        body=lambda w: {"user_id": w["spare_doctor"].id},
+    ),
+    # API: residents
+    R("residents_api.Residents", "GET", lambda w: "/api/v1/residents", ALL),
+    R(
+        "residents_api.Residents",
+        "POST",
+        lambda w: "/api/v1/residents",
+        TEAM_AND_ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "residents_api.ResidentById",
+        "GET",
+        lambda w: f"/api/v1/residents/{w['target'].id}",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "residents_api.ResidentById",
+        "PATCH",
+        lambda w: f"/api/v1/residents/{w['target'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {"address": "新地址"},
+    ),
+    R(
+        "residents_api.ResidentCaregivers",
+        "GET",
+        lambda w: f"/api/v1/residents/{w['target'].id}/caregivers",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "residents_api.ResidentCaregivers",
+        "POST",
+        lambda w: f"/api/v1/residents/{w['target'].id}/caregivers",
+        GRANTORS,
+        scoped=True,
+        body=_link_body,
+    ),
+    R(
+        "residents_api.RevokeCaregiver",
+        "POST",
+        lambda w: f"/api/v1/residents/{w['target'].id}/caregivers/{w['link'].id}/revoke",
+        GRANTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("residents_api.Households", "GET", lambda w: "/api/v1/households", TEAM_AND_ADMIN),
+    R(
+        "residents_api.Households",
+        "POST",
+        lambda w: "/api/v1/households",
+        TEAM_AND_ADMIN,
+        body=lambda w: {},
+    ),
+]
+
+
+class World(dict):
+    """Objects by name and users by role (role keys are StrEnums: no name may equal a role)."""
+
+    others: dict
+
+
+@pytest.fixture
+def world(make_team, make_org, make_user, make_resident, make_resident_user, make_link):
+    """Team A with its resident, caregiver and staff; team B's users are the outsiders."""
+    centre = make_org(OrganisationKind.COMMUNITY_CENTRE)
+    hospital = make_org(OrganisationKind.DISTRICT_HOSPITAL)
+    team_a, team_b = make_team(centre=centre), make_team(centre=centre)
+    resident_a = make_resident(neighbourhood=team_a.neighbourhoods[0])
+    resident_b = make_resident(neighbourhood=team_b.neighbourhoods[0])
+    link_a = make_link(resident_a, scope=CaregiverScope.PROXY)
+    link_b = make_link(resident_b, scope=CaregiverScope.PROXY)
+
+    def nurse_of(team):
+        return next(m.user for m in team.members if m.member_role == TeamMemberRole.NURSE)
+
+    def specialist():
+        return make_user(
+            Role.SPECIALIST,
+            organisation_id=make_org(OrganisationKind.DEPARTMENT, parent=hospital).id,
+        )
+
+    w = World()
+    w.update(
+        {
+            "centre": centre,
+            "team": team_a,
+            "target": resident_a,
+            "link": link_a,
+            "spare_caregiver": make_user(Role.CAREGIVER),
+            "spare_doctor": make_user(Role.DOCTOR),
+            Role.RESIDENT: make_resident_user(resident_a),
+            Role.CAREGIVER: link_a.caregiver,
+            Role.DOCTOR: team_a.lead,
+            Role.NURSE: nurse_of(team_a),
+            Role.SPECIALIST: specialist(),
+            Role.ADMIN: make_user(Role.ADMIN),
+        }
+    )
+    w.others = {
+        Role.RESIDENT: make_resident_user(resident_b),
+        Role.CAREGIVER: link_b.caregiver,
+        Role.DOCTOR: team_b.lead,
+        Role.NURSE: nurse_of(team_b),
+        Role.SPECIALIST: specialist(),
+    }
+    return w
+
+
+def call(client, route: Route, world, user):
+    path = route.path(world)
+    body = route.body(world) if route.body else None
+    headers = {}
+    if user is not None and user.role == Role.ADMIN:
+        headers["X-Access-Reason"] = REASON
+        if not route.is_api:
+            path += ("&" if "?" in path else "?") + f"reason={REASON}"
+    if route.is_api:
+        if user is not None:
+            headers["Authorization"] = f"Bearer {issue_token(user)[0]}"
+        return client.open(path, method=route.method, json=body, headers=headers)
+    if user is not None:
+        sign_in(client, user)
+    data = (
+        {**(body or {}), "reason": REASON}
+        if user is not None and user.role == Role.ADMIN and body is not None
+        else body
+    )
+    return client.open(path, method=route.method, data=data, headers=headers)
+
+
+def got_through(response, route: Route) -> bool:
+    if route.allowed is PUBLIC:  # wrong credentials on a sign-in route answer 401 by design
+        return response.status_code not in (403, 404) and response.status_code < 500
+    if response.status_code in (401, 403, 404):
+        return False
+    sent_to_login = response.status_code == 302 and "/login" in response.headers["Location"]
+    return route.ends_at_login or not sent_to_login
+
+
+def refused(response) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    return response.status_code == 302 and "/login" in response.headers.get("Location", "")
+
+
+@pytest.fixture
+def matrix_client(app, monkeypatch):
+    # CSRF has its own tests; here every POST must reach the access decision.
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    return app.test_client
+
+
+def test_every_route_is_in_the_matrix(app):
+    covered = {(r.endpoint, r.method) for r in ROUTES}
+    missing = [
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if (rule.endpoint, method) not in covered
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: r.value if r else "anonymous")
+def test_access(route, role, world, matrix_client):
+    user = world[role] if role is not None else None
+    response = call(matrix_client(), route, world, user)
+    allowed = route.allowed is PUBLIC or (role is not None and role in route.allowed)
+    if allowed:
+        assert got_through(response, route), f"{role} refused: {response.status_code}"
+    else:
+        assert refused(response), f"{role} got through: {response.status_code}"
+    other = world.others.get(role)
+    if route.scoped and other is not None:
+        outsider = call(matrix_client(), route, world, other)
+        assert outsider.status_code in (403, 404), f"outsider {role}: {outsider.status_code}"
