@@ -24,7 +24,7 @@ def handle_domain_error(exc: DomainError):
         response = jsonify(exc.to_dict())
         response.status_code = exc.status
         return response
-    return render_template("error.html", code=exc.status, description=exc.message), exc.status
+    return render_template("error.html", code=exc.status, description=exc.translated()), exc.status
 
 
 def register(app: Flask) -> None:

@@ -7,14 +7,30 @@ reads one format: {"code", "status", "message", "errors": {"json": {field: [reas
 from http import HTTPStatus
 
 
+def N_(message: str) -> str:  # noqa: N802  (gettext's conventional name)
+    """Marks a message for translation where it is raised; pages translate it when shown."""
+    return message
+
+
 class DomainError(Exception):
+    """`message` is an English message id (marked with N_), with %(name)s placeholders
+    filled from `params`. The API answers in English; pages show `translated()`."""
+
     status = 422
 
-    def __init__(self, message: str, field: str | None = None, **extra):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, field: str | None = None, params: dict | None = None, **extra):
+        self.message_id = message
+        self.params = params or {}
+        self.message = message % self.params if self.params else message
+        super().__init__(self.message)
         self.field = field
         self.extra = extra
+
+    def translated(self) -> str:
+        from flask_babel import gettext
+
+        text = gettext(self.message_id, **self.params)
+        return text[:1].upper() + text[1:]  # a sentence on a page; ids are lower-case
 
     def to_dict(self) -> dict:
         body = {
@@ -43,7 +59,7 @@ class NotFound(DomainError):
 
     status = 404
 
-    def __init__(self, message: str = "not found"):
+    def __init__(self, message: str = N_("not found")):
         super().__init__(message)
 
 

@@ -44,7 +44,16 @@ def extract_pot(translations: Path, pot: Path) -> None:
     """Write the template of every message the catalogue's own sources use."""
     source = source_of(translations)
     ignore = " ".join(ignored_under(source))
-    options = ["-F", str(ROOT / "babel.cfg"), "-k", "_l", "--no-location", "--sort-output"]
+    options = [
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "-k",
+        "_l",
+        "-k",
+        "N_",
+        "--no-location",
+        "--sort-output",
+    ]
     _babel("extract", *options, "--ignore-dirs", ignore, "-o", str(pot), str(source))
 
 
@@ -53,8 +62,11 @@ def extract() -> None:
         pot = translations / "messages.pot"
         extract_pot(translations, pot)
         po = translations / LOCALE / "LC_MESSAGES" / "messages.po"
-        command = "update" if po.exists() else "init"
-        _babel(command, "-i", str(pot), "-d", str(translations), "-l", LOCALE, "--no-wrap")
+        if po.exists():
+            update = ["update", "--ignore-obsolete", "--no-fuzzy-matching"]
+            _babel(*update, "-i", str(pot), "-d", str(translations), "-l", LOCALE, "--no-wrap")
+        else:
+            _babel("init", "-i", str(pot), "-d", str(translations), "-l", LOCALE, "--no-wrap")
         pot.unlink()
 
 

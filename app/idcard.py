@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from app.errors import N_
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 
@@ -19,11 +21,11 @@ def normalise(number: str) -> str:
     """Return the 18-character number in canonical form, or raise InvalidIdNumber."""
     number = (number or "").strip().upper()
     if len(number) != 18:
-        raise InvalidIdNumber("must be 18 characters")
+        raise InvalidIdNumber(N_("must be 18 characters"))
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        raise InvalidIdNumber("must be 17 digits followed by a digit or X")
+        raise InvalidIdNumber(N_("must be 17 digits followed by a digit or X"))
     if check_char(number[:17]) != number[17]:
-        raise InvalidIdNumber("check digit does not match (GB 11643)")
+        raise InvalidIdNumber(N_("check digit does not match (GB 11643)"))
     birth_date(number)
     return number
 
@@ -32,7 +34,7 @@ def birth_date(number: str) -> date:
     try:
         return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidIdNumber("birth date inside the number is not a real date") from None
+        raise InvalidIdNumber(N_("birth date inside the number is not a real date")) from None
 
 
 def mask(number: str) -> str:

@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role, Team, TeamMember, TeamMemberRole, User, team_neighbourhoods
 from app.audit.services import record_access
-from app.errors import Forbidden, NotFound
+from app.errors import N_, Forbidden, NotFound
 from app.extensions import db
 from app.residents.models import (
     CaregiverLink,
@@ -100,7 +100,7 @@ def can_see_resident(user: User, resident_id: int, scope=CaregiverScope.VIEW) ->
 def require_admin_reason(user: User, reason: str | None) -> None:
     if user.role == Role.ADMIN and not (reason and reason.strip()):
         raise Forbidden(
-            "an administrator must give a reason to read a resident's record", field="reason"
+            N_("an administrator must give a reason to read a resident's record"), field="reason"
         )
 
 
@@ -114,7 +114,7 @@ def get_resident(
     """The resident, if `user` may see them; audited. Otherwise NotFound."""
     resident = db.session.get(Resident, resident_id)
     if resident is None or not can_see_resident(user, resident_id, scope):
-        raise NotFound("resident not found")
+        raise NotFound(N_("resident not found"))
     require_admin_reason(user, reason)
     record_access(action, resident.id, reason=reason, actor=user)
     return resident

@@ -14,7 +14,7 @@ from app.accounts.models import (
 )
 from app.audit.services import record_event
 from app.auth.services import hash_password
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import N_, Conflict, InvalidInput, NotFound
 from app.extensions import db
 
 MIN_PASSWORD_LENGTH = 8
@@ -27,22 +27,25 @@ def _check_parent(kind: OrganisationKind, parent: Organisation | None) -> None:
     if kind == OrganisationKind.DEPARTMENT:
         if parent is None or parent.kind not in CARE_PROVIDER_KINDS:
             raise InvalidInput(
-                "a department belongs to a hospital or community health centre", field="parent_id"
+                N_("a department belongs to a hospital or community health centre"),
+                field="parent_id",
             )
     elif kind == OrganisationKind.NEIGHBOURHOOD_COMMITTEE:
         if parent is not None and parent.kind != OrganisationKind.COMMUNITY_CENTRE:
             raise InvalidInput(
-                "a neighbourhood committee can only sit under a community health centre",
+                N_("a neighbourhood committee can only sit under a community health centre"),
                 field="parent_id",
             )
     elif parent is not None:
-        raise InvalidInput("only departments and neighbourhoods have a parent", field="parent_id")
+        raise InvalidInput(
+            N_("only departments and neighbourhoods have a parent"), field="parent_id"
+        )
 
 
 def get_organisation(org_id: int) -> Organisation:
     org = db.session.get(Organisation, org_id)
     if org is None:
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     return org
 
 
@@ -51,7 +54,7 @@ def _unique_code(code: str, exclude_id: int | None = None) -> None:
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)
     if db.session.scalar(query) is not None:
-        raise Conflict("an organisation with this code exists already", field="code")
+        raise Conflict(N_("an organisation with this code exists already"), field="code")
 
 
 def create_organisation(data: dict) -> Organisation:
@@ -70,7 +73,7 @@ def get_parent(parent_id: int | None) -> Organisation | None:
         return None
     parent = db.session.get(Organisation, parent_id)
     if parent is None:
-        raise InvalidInput("no such organisation", field="parent_id")
+        raise InvalidInput(N_("no such organisation"), field="parent_id")
     return parent
 
 
@@ -103,7 +106,17 @@ def organisations(kind: OrganisationKind | None = None, active_only: bool = Fals
 
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInput(
+            N_("must be at least %(n)s characters"),
+            field="password",
+            params={"n": MIN_PASSWORD_LENGTH},
+        )
+
+
+_TAKEN = {
+    "username": N_("another account uses this username"),
+    "phone": N_("another account uses this phone number"),
+}
 
 
 def _check_unique_user(username: str | None, phone: str | None, exclude_id=None) -> None:
@@ -114,19 +127,19 @@ def _check_unique_user(username: str | None, phone: str | None, exclude_id=None)
         if exclude_id is not None:
             query = query.where(User.id != exclude_id)
         if db.session.scalar(query) is not None:
-            raise Conflict(f"another account uses this {field}", field=field)
+            raise Conflict(_TAKEN[field], field=field)
 
 
 def _check_organisation_for_role(role: Role, organisation_id: int | None) -> None:
     if organisation_id is None:
         if role == Role.SPECIALIST:
-            raise InvalidInput("a specialist belongs to a department", field="organisation_id")
+            raise InvalidInput(N_("a specialist belongs to a department"), field="organisation_id")
         return
     org = db.session.get(Organisation, organisation_id)
     if org is None:
-        raise InvalidInput("no such organisation", field="organisation_id")
+        raise InvalidInput(N_("no such organisation"), field="organisation_id")
     if role == Role.SPECIALIST and org.kind != OrganisationKind.DEPARTMENT:
-        raise InvalidInput("a specialist belongs to a department", field="organisation_id")
+        raise InvalidInput(N_("a specialist belongs to a department"), field="organisation_id")
 
 
 def create_user(data: dict) -> User:
@@ -136,7 +149,7 @@ def create_user(data: dict) -> User:
     _check_unique_user(data["username"], data.get("phone"))
     _check_organisation_for_role(data["role"], data.get("organisation_id"))
     if data.get("resident_id") is not None and data["role"] != Role.RESIDENT:
-        raise InvalidInput("only a resident's account links to a resident", field="resident_id")
+        raise InvalidInput(N_("only a resident's account links to a resident"), field="resident_id")
     user = User(password_hash=hash_password(password), **data)
     db.session.add(user)
     db.session.flush()
@@ -176,7 +189,7 @@ def _check_not_last_admin(user: User) -> None:
     )
     if db.session.scalar(others) == 0:
         raise Conflict(
-            "the last active administrator cannot be disabled or changed", field="active"
+            N_("the last active administrator cannot be disabled or changed"), field="active"
         )
 
 
@@ -196,7 +209,7 @@ def set_active(user: User, active: bool, reason: str | None = None) -> User:
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("user not found")
+        raise NotFound(N_("user not found"))
     return user
 
 
@@ -226,14 +239,14 @@ def set_preferences(user: User, locale: str | None = None, large_text: bool | No
 def get_team(team_id: int) -> Team:
     team = db.session.get(Team, team_id)
     if team is None:
-        raise NotFound("team not found")
+        raise NotFound(N_("team not found"))
     return team
 
 
 def _check_centre(centre_id: int) -> None:
     centre = db.session.get(Organisation, centre_id)
     if centre is None or centre.kind != OrganisationKind.COMMUNITY_CENTRE:
-        raise InvalidInput("a team belongs to a community health centre", field="centre_id")
+        raise InvalidInput(N_("a team belongs to a community health centre"), field="centre_id")
 
 
 def _neighbourhoods(ids: list[int]) -> list[Organisation]:
@@ -241,7 +254,9 @@ def _neighbourhoods(ids: list[int]) -> list[Organisation]:
     bad = set(ids) - {o.id for o in found if o.kind == OrganisationKind.NEIGHBOURHOOD_COMMITTEE}
     if bad:
         raise InvalidInput(
-            f"not neighbourhood committees: {sorted(bad)}", field="neighbourhood_ids"
+            N_("not neighbourhood committees: %(ids)s"),
+            field="neighbourhood_ids",
+            params={"ids": ", ".join(map(str, sorted(bad)))},
         )
     return list(found)
 
@@ -282,14 +297,24 @@ _ROLE_FOR_MEMBER = {
 }
 
 
+_WRONG_ROLE = {
+    TeamMemberRole.LEAD: N_("only an account with the role doctor can lead a team"),
+    TeamMemberRole.DOCTOR: N_("only an account with the role doctor can be a team doctor"),
+    TeamMemberRole.PUBLIC_HEALTH: N_(
+        "only an account with the role doctor can be a public-health doctor"
+    ),
+    TeamMemberRole.NURSE: N_("only an account with the role nurse can be a team nurse"),
+}
+
+
 def get_user_for_team(user_id: int, member_role: TeamMemberRole) -> User:
     user = db.session.get(User, user_id)
     field = "lead_id" if member_role == TeamMemberRole.LEAD else "user_id"
     if user is None or not user.active:
-        raise InvalidInput("no such active user", field=field)
+        raise InvalidInput(N_("no such active user"), field=field)
     if user.role not in _ROLE_FOR_MEMBER[member_role]:
         raise InvalidInput(
-            f"a {member_role.value} must have the role {_ROLE_FOR_MEMBER[member_role][0].value}",
+            _WRONG_ROLE[member_role],
             field=field,
         )
     return user
@@ -298,9 +323,11 @@ def get_user_for_team(user_id: int, member_role: TeamMemberRole) -> User:
 def add_member(team: Team, user_id: int, member_role: TeamMemberRole) -> TeamMember:
     user = get_user_for_team(user_id, member_role)
     if any(m.user_id == user.id for m in team.members):
-        raise Conflict("this user is in the team already", field="user_id")
+        raise Conflict(N_("this user is in the team already"), field="user_id")
     if member_role == TeamMemberRole.LEAD and team.lead is not None:
-        raise Conflict("the team has a lead already; change the lead instead", field="member_role")
+        raise Conflict(
+            N_("the team has a lead already; change the lead instead"), field="member_role"
+        )
     member = TeamMember(user=user, member_role=member_role)
     team.members.append(member)
     db.session.flush()
@@ -313,9 +340,11 @@ def add_member(team: Team, user_id: int, member_role: TeamMemberRole) -> TeamMem
 def remove_member(team: Team, user_id: int) -> None:
     member = next((m for m in team.members if m.user_id == user_id), None)
     if member is None:
-        raise NotFound("not a member of this team")
+        raise NotFound(N_("not a member of this team"))
     if member.member_role == TeamMemberRole.LEAD:
-        raise Conflict("the lead cannot leave; make another doctor the lead first", field="user_id")
+        raise Conflict(
+            N_("the lead cannot leave; make another doctor the lead first"), field="user_id"
+        )
     team.members.remove(member)
     db.session.flush()
     record_event("team", team.id, "team.member_removed", data={"user_id": user_id})

@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from app.accounts import services
 from app.accounts.models import OrganisationKind, Role
 from app.admin import forms
-from app.admin.messages import service_message
 from app.errors import DomainError
 from app.labels import label
 from app.policy import roles_required
@@ -25,7 +24,7 @@ admin_only = roles_required(Role.ADMIN)
 
 def show_error(form, exc: DomainError) -> None:
     """Put a service's refusal next to the field it names, else at the top of the form."""
-    message = service_message(exc.message)
+    message = exc.translated()
     if exc.field and exc.field in form and exc.field != "csrf_token":
         form[exc.field].errors = [*form[exc.field].errors, message]
     else:

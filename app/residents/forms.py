@@ -44,50 +44,12 @@ from app.timeutil import local_today
 REQUIRED = _l("Please fill in this field.")
 REASON_MAX = 500
 
-# What the services say (plain English, for the API log), as the pages say it. A message
-# not listed here is shown as the service wrote it.
-SERVICE_MESSAGES = {
-    "must be 18 characters": _l("A national ID number has 18 characters."),
-    "must be 17 digits followed by a digit or X": _l(
-        "A national ID number is 17 digits followed by a digit or X."
-    ),
-    "check digit does not match (GB 11643)": _l(
-        "The last character (check digit) does not match: please check the number."
-    ),
-    "birth date inside the number is not a real date": _l(
-        "The birth date inside the number is not a real date."
-    ),
-    "a resident with this national ID is registered already": _l(
-        "A resident with this national ID number is registered already."
-    ),
-    "no such neighbourhood committee": _l("Choose a neighbourhood committee from the list."),
-    "your teams do not serve this neighbourhood": _l(
-        "Your teams do not serve this neighbourhood committee."
-    ),
-    "no such household": _l("Choose a household from the list."),
-    "the household is in another neighbourhood": _l(
-        "This household belongs to another neighbourhood committee."
-    ),
-    "cannot be in the future": _l("The date cannot be in the future."),
-    "cannot be in the past": _l("The date cannot be in the past."),
-    "does not match the birth date in the national ID": _l(
-        "Does not match the birth date in the national ID number."
-    ),
-    "a household with this code exists already": _l("A household with this code exists already."),
-    "no such active caregiver account": _l(
-        "No active caregiver account has this username or phone number."
-    ),
-    "this caregiver is linked already; revoke the link first": _l(
-        "This caregiver is linked already. Revoke the current link first."
-    ),
-    "the link is revoked": _l("This link has been revoked already."),
-    "the link is expired": _l("This link has expired already."),
-}
-UNKNOWN_CAREGIVER = SERVICE_MESSAGES["no such active caregiver account"]
+# The grant form's answer when no caregiver account matches, worded as the service words it.
+UNKNOWN_CAREGIVER = _l("no such active caregiver account")
 
 
 def message_for(exc: DomainError) -> str:
-    return str(SERVICE_MESSAGES.get(exc.message, exc.message))
+    return exc.translated()
 
 
 def strip(value):

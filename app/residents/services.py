@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from app import crypto, idcard
 from app.accounts.models import Organisation, OrganisationKind, Role, User
 from app.audit.services import record_access, record_event
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.policy import may_grant_caregivers, neighbourhood_ids_served
 from app.residents.models import (
@@ -30,14 +30,14 @@ def _set_national_id(resident: Resident, number: str) -> None:
     try:
         number = idcard.normalise(number)
     except idcard.InvalidIdNumber as exc:
-        raise InvalidInput(str(exc), field="national_id") from None
+        raise InvalidInput(exc.args[0], field="national_id") from None
     digest = crypto.digest(number)
     query = sa.select(Resident.id).where(Resident.national_id_digest == digest)
     if resident.id is not None:
         query = query.where(Resident.id != resident.id)
     if db.session.scalar(query) is not None:
         raise Conflict(
-            "a resident with this national ID is registered already", field="national_id"
+            N_("a resident with this national ID is registered already"), field="national_id"
         )
     resident.national_id_ciphertext = crypto.encrypt(number)
     resident.national_id_digest = digest
@@ -46,10 +46,12 @@ def _set_national_id(resident: Resident, number: str) -> None:
 def _check_neighbourhood(user: User, neighbourhood_id: int) -> None:
     org = db.session.get(Organisation, neighbourhood_id)
     if org is None or org.kind != OrganisationKind.NEIGHBOURHOOD_COMMITTEE:
-        raise InvalidInput("no such neighbourhood committee", field="neighbourhood_id")
+        raise InvalidInput(N_("no such neighbourhood committee"), field="neighbourhood_id")
     served = neighbourhood_ids_served(user)
     if served is not None and neighbourhood_id not in served:
-        raise InvalidInput("your teams do not serve this neighbourhood", field="neighbourhood_id")
+        raise InvalidInput(
+            N_("your teams do not serve this neighbourhood"), field="neighbourhood_id"
+        )
 
 
 def _check_household(household_id: int | None, neighbourhood_id: int) -> None:
@@ -57,14 +59,14 @@ def _check_household(household_id: int | None, neighbourhood_id: int) -> None:
         return
     household = db.session.get(Household, household_id)
     if household is None:
-        raise InvalidInput("no such household", field="household_id")
+        raise InvalidInput(N_("no such household"), field="household_id")
     if household.neighbourhood_id != neighbourhood_id:
-        raise InvalidInput("the household is in another neighbourhood", field="household_id")
+        raise InvalidInput(N_("the household is in another neighbourhood"), field="household_id")
 
 
 def _check_birth_date(birth_date) -> None:
     if birth_date > local_today():
-        raise InvalidInput("cannot be in the future", field="birth_date")
+        raise InvalidInput(N_("cannot be in the future"), field="birth_date")
 
 
 def _set_conditions(resident: Resident, conditions) -> None:
@@ -84,7 +86,9 @@ def register_resident(user: User, data: dict) -> Resident:
     resident = Resident(**data)
     _set_national_id(resident, number)
     if idcard.birth_date(idcard.normalise(number)) != data["birth_date"]:
-        raise InvalidInput("does not match the birth date in the national ID", field="birth_date")
+        raise InvalidInput(
+            N_("does not match the birth date in the national ID"), field="birth_date"
+        )
     _set_conditions(resident, conditions)
     db.session.add(resident)
     db.session.flush()
@@ -122,7 +126,7 @@ def update_resident(user: User, resident: Resident, data: dict) -> Resident:
 def create_household(user: User, data: dict) -> Household:
     _check_neighbourhood(user, data["neighbourhood_id"])
     if db.session.scalar(sa.select(Household.id).where(Household.code == data["code"])):
-        raise Conflict("a household with this code exists already", field="code")
+        raise Conflict(N_("a household with this code exists already"), field="code")
     household = Household(**data)
     db.session.add(household)
     db.session.flush()
@@ -143,15 +147,15 @@ def households(user: User):
 
 def grant_caregiver(user: User, resident: Resident, data: dict) -> CaregiverLink:
     if not may_grant_caregivers(user, resident):
-        raise Forbidden("only the resident or their family doctor can grant access")
+        raise Forbidden(N_("only the resident or their family doctor can grant access"))
     caregiver = db.session.get(User, data["caregiver_id"])
     if caregiver is None or caregiver.role != Role.CAREGIVER or not caregiver.active:
-        raise InvalidInput("no such active caregiver account", field="caregiver_id")
+        raise InvalidInput(N_("no such active caregiver account"), field="caregiver_id")
     if data["ends_on"] < local_today():
-        raise InvalidInput("cannot be in the past", field="ends_on")
+        raise InvalidInput(N_("cannot be in the past"), field="ends_on")
     if any(link.caregiver_id == caregiver.id for link in resident.active_caregiver_links):
         raise Conflict(
-            "this caregiver is linked already; revoke the link first", field="caregiver_id"
+            N_("this caregiver is linked already; revoke the link first"), field="caregiver_id"
         )
     link = CaregiverLink(resident=resident, granted_by_id=user.id, status=LinkStatus.ACTIVE, **data)
     db.session.add(link)
@@ -172,17 +176,21 @@ def grant_caregiver(user: User, resident: Resident, data: dict) -> CaregiverLink
 def get_link(resident: Resident, link_id: int) -> CaregiverLink:
     link = db.session.get(CaregiverLink, link_id)
     if link is None or link.resident_id != resident.id:
-        raise NotFound("caregiver link not found")
+        raise NotFound(N_("caregiver link not found"))
     return link
+
+
+_ENDED = {
+    LinkStatus.REVOKED: N_("the link is revoked already"),
+    LinkStatus.EXPIRED: N_("the link has expired already"),
+}
 
 
 def revoke_caregiver(user: User, link: CaregiverLink, reason: str | None = None) -> CaregiverLink:
     if not may_grant_caregivers(user, link.resident):
-        raise Forbidden("only the resident or their family doctor can revoke access")
+        raise Forbidden(N_("only the resident or their family doctor can revoke access"))
     if link.status != LinkStatus.ACTIVE:
-        raise Conflict(
-            f"the link is {link.status.value}", field="status", current=link.status.value
-        )
+        raise Conflict(_ENDED[link.status], field="status", current=link.status.value)
     link.status, link.ended_at = LinkStatus.REVOKED, utcnow()
     db.session.flush()
     record_event(

@@ -247,7 +247,7 @@ def test_a_resident_grants_a_caregiver_by_phone_and_revokes_it(
     assert "已撤销" in html_of(client.get(url))
     again = post_form(client, f"{url}/{link.id}/revoke", {}, page=url)  # e.g. a double click
     assert again.status_code == 422
-    assert "该授权已被撤销" in html_of(again)
+    assert "该照护关系已撤销" in html_of(again)
 
 
 def test_an_unknown_caregiver_is_named_next_to_the_field(signed_in, resident, doctor, make_user):
