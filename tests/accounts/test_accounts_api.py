@@ -222,7 +222,7 @@ def test_one_lead_per_team_is_enforced_by_the_database(make_team, make_user):
         "member_role": "lead",
         "joined_at": team.created_at,
     }
-    with db.session.begin_nested(), pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
         db.session.execute(sa.insert(TeamMember.__table__).values(**row))
 
 
