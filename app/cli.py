@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from werkzeug.serving import run_simple
 
 from app.accounts.models import Role
 from app.errors import DomainError
@@ -97,8 +98,11 @@ def serve(host, port):
         sched = scheduler.build(app)
         sched.start()
         click.echo(f"Scheduler started with jobs: {', '.join(j.id for j in sched.get_jobs())}")
+    click.echo(f"Kangyang is at http://{host}:{port}/")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # Werkzeug directly: Flask refuses app.run() inside its own CLI. No reloader, since
+        # a reloader would start a second scheduler.
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
