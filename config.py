@@ -76,6 +76,17 @@ class Config:
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
 
+    # Family-doctor contracts
+    CONTRACT_TERM_MONTHS = _env_int("CONTRACT_TERM_MONTHS", 12)
+    CONTRACT_EXPIRING_DAYS = _env_int("CONTRACT_EXPIRING_DAYS", 30)
+    CONTRACT_REMINDER_DAYS = tuple(
+        int(d) for d in _env("CONTRACT_REMINDER_DAYS", "30,7").split(",")
+    )
+    CONSENT_TEXT_VERSION = _env("CONSENT_TEXT_VERSION", "2026-01")
+    # Signing-rate colours: green at or above the first, yellow at or above the second.
+    SIGNING_RATE_GREEN = float(_env("SIGNING_RATE_GREEN", "0.70"))
+    SIGNING_RATE_YELLOW = float(_env("SIGNING_RATE_YELLOW", "0.50"))
+
     # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
     # default, or `flask scheduler` in production.
     SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)

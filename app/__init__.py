@@ -63,14 +63,30 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_pages
     from app.auth.api import blp as auth_api
     from app.auth.routes import bp as auth_pages
+    from app.contracts.api import blp as contracts_api
+    from app.contracts.routes import bp as contract_pages
+    from app.contracts.stats_api import blp as contracts_stats_api
     from app.extensions import api, csrf
+    from app.notifications.routes import bp as notification_pages
+    from app.notifications.routes import register_context as notifications_context
     from app.residents.api import blp as residents_api
+    from app.residents.import_api import blp as residents_import_api
     from app.residents.routes import bp as residents_pages
     from app.web.routes import bp as web_pages
 
-    for blueprint in (web_pages, auth_pages, admin_pages, residents_pages):
+    pages = (web_pages, auth_pages, admin_pages, residents_pages)
+    for blueprint in (*pages, contract_pages, notification_pages):
         app.register_blueprint(blueprint)
-    for blueprint in (auth_api, accounts_api, residents_api):
+    notifications_context(app)
+    api_blueprints = (
+        auth_api,
+        accounts_api,
+        residents_api,
+        residents_import_api,
+        contracts_api,
+        contracts_stats_api,
+    )
+    for blueprint in api_blueprints:
         api.register_blueprint(blueprint)
         # Bearer-token clients carry no cookie to forge; session callers are checked
         # in auth_loader instead.

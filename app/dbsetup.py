@@ -22,12 +22,18 @@ def _on_connect(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        # WAL lets readers go on while one request writes (a no-op for in-memory databases).
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
 def _on_begin(connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction takes the write lock when it starts. With plain BEGIN,
+        # two requests that read and then write deadlock and one fails at once with
+        # "database is locked"; this way the second waits its turn (busy_timeout).
+        # SQLite is the single-process embedded default; production runs PostgreSQL.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_sqlite_hooks(_app: Flask) -> None:

@@ -7,10 +7,14 @@ Names and ID numbers are invented (valid check digits, Pudong area code 310115).
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app import idcard
 from app.accounts import services as accounts
 from app.accounts.models import Organisation, OrganisationKind, Role, TeamMemberRole
+from app.contracts import lifecycle
+from app.contracts import services as contracts
+from app.contracts.models import ConsentMethod, ServicePackage
 from app.extensions import db
 from app.residents import services as residents
 from app.residents.models import (
@@ -33,6 +37,7 @@ LOGINS = [
     ("dr.chen", Role.DOCTOR, "陈静 (家庭医生团队长)"),
     ("sp.liu", Role.SPECIALIST, "刘洋 (第七人民医院心内科)"),
     ("zhang.guiying", Role.RESIDENT, "张桂英 (居民, 78岁)"),
+    ("wang.deming", Role.RESIDENT, "王德明 (居民, 未签约)"),
     ("li.ming", Role.CAREGIVER, "李明 (张桂英之子)"),
 ]
 
@@ -69,6 +74,8 @@ def _organisations() -> dict:
     renji = _org("RJ-EAST", "仁济医院东院", OrganisationKind.MUNICIPAL_HOSPITAL)
     return {
         "centre": centre,
+        "seventh": seventh,
+        "renji": renji,
         "cardiology": _org("SH7H-CARD", "心内科", OrganisationKind.DEPARTMENT, seventh),
         "endocrine": _org("SH7H-ENDO", "内分泌科", OrganisationKind.DEPARTMENT, seventh),
         "renji_cardiology": _org("RJ-CARD", "心内科", OrganisationKind.DEPARTMENT, renji),
@@ -110,6 +117,7 @@ def _people(orgs) -> dict:
             "centre_id": centre.id,
             "lead_id": people["wang"].id,
             "neighbourhood_ids": [orgs["n1"].id, orgs["n2"].id],
+            "capacity": 600,
         }
     )
     accounts.add_member(team1, people["li"].id, TeamMemberRole.NURSE)
@@ -120,6 +128,7 @@ def _people(orgs) -> dict:
             "centre_id": centre.id,
             "lead_id": people["chen"].id,
             "neighbourhood_ids": [orgs["n3"].id],
+            "capacity": 600,
         }
     )
     accounts.add_member(team2, people["zhou"].id, TeamMemberRole.NURSE)
@@ -227,6 +236,9 @@ def seed() -> bool:
     demo_residents = _residents(orgs, people)
     zhang = demo_residents[0]
     _user("zhang.guiying", Role.RESIDENT, "张桂英", None, "13700000001", resident_id=zhang.id)
+    # A resident with an account and no contract, to try signing with.
+    wang = demo_residents[1]
+    _user("wang.deming", Role.RESIDENT, "王德明", None, "13700000002", resident_id=wang.id)
     residents.grant_caregiver(
         people["wang"],
         zhang,
@@ -238,5 +250,38 @@ def seed() -> bool:
             "priority": 1,
         },
     )
+    _contracts(orgs, people, demo_residents)
     db.session.flush()
     return True
+
+
+# resident index, team key, package, days until the end (None: a full term from today)
+CONTRACTS = [
+    (0, "team1", ServicePackage.HYPERTENSION, None),
+    (2, "team1", ServicePackage.DIABETES, None),
+    (4, "team1", ServicePackage.HOME_BED, 20),  # ending soon: on the worklist
+    (6, "team2", ServicePackage.ELDERLY, None),
+]
+
+
+def _contracts(orgs, people, demo_residents) -> None:
+    """A few signed residents, so the worklist and the signing rates have something to show."""
+    admin = people["admin"]
+    teams = {
+        "team1": people["wang"].memberships[0].team,
+        "team2": people["chen"].memberships[0].team,
+    }
+    version = current_app.config["CONSENT_TEXT_VERSION"]
+    for index, team_key, package, days_left in CONTRACTS:
+        terms = {
+            "team_id": teams[team_key].id,
+            "package": package,
+            "district_hospital_id": orgs["seventh"].id,
+            "municipal_hospital_id": orgs["renji"].id,
+        }
+        contract = contracts.draft_contract(admin, demo_residents[index], terms)
+        contracts.accept(admin, contract)
+        contracts.record_consent(admin, contract, ConsentMethod.IN_PERSON, version)
+        if days_left is not None:
+            contract.end_date = contract.active_until = local_today() + timedelta(days=days_left)
+    lifecycle.mark_expiring_and_expired()

@@ -1,11 +1,13 @@
 """Errors answer as JSON under /api/ and as a page elsewhere, always with a clear reason."""
 
 from flask import Flask, jsonify, render_template
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from app import transactions
 from app.auth_loader import is_api_request
 from app.errors import DomainError
-from app.extensions import api
+from app.extensions import api, db
 
 
 def handle_http_exception(exc: HTTPException):
@@ -27,7 +29,14 @@ def handle_domain_error(exc: DomainError):
     return render_template("error.html", code=exc.status, description=exc.translated()), exc.status
 
 
+def handle_integrity_error(_exc: IntegrityError):
+    """A unique or foreign-key clash found by the database (two requests racing)."""
+    db.session.rollback()
+    return transactions.conflict()
+
+
 def register(app: Flask) -> None:
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     # Registered after flask-smorest's own handler, so this one wins for pages and API alike.
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)

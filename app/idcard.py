@@ -20,6 +20,12 @@ def check_char(first17: str) -> str:
 def normalise(number: str) -> str:
     """Return the 18-character number in canonical form, or raise InvalidIdNumber."""
     number = (number or "").strip().upper()
+    if len(number) == 15:
+        raise InvalidIdNumber(
+            N_(
+                "15-digit ID numbers (issued before 1999) are no longer valid; use the 18-digit number"  # noqa: E501
+            )
+        )
     if len(number) != 18:
         raise InvalidIdNumber(N_("must be 18 characters"))
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):

@@ -47,12 +47,37 @@ LABELS = {
     "revoked": _l("Revoked"),
     "expired": _l("Expired"),
     "inactive": _l("Inactive"),
+    # Values that clash with another enum's are keyed "EnumName.value" (looked up first).
+    # family-doctor contract states
+    "ContractStatus.requested": _l("Requested"),
+    "ContractStatus.drafted": _l("Prepared by the team"),
+    "ContractStatus.pending_consent": _l("Waiting for agreement"),
+    "ContractStatus.active": _l("In force"),
+    "ContractStatus.expiring": _l("In force, ending soon"),
+    "ContractStatus.renewed": _l("Renewed"),
+    "ContractStatus.expired": _l("Ended"),
+    "ContractStatus.terminated": _l("Terminated"),
+    "ContractStatus.rejected": _l("Declined"),
+    "ContractStatus.cancelled": _l("Cancelled"),
+    # service packages
+    "ServicePackage.basic": _l("Basic package"),
+    "ServicePackage.elderly": _l("Package for residents aged 65 and over"),
+    "ServicePackage.hypertension": _l("High blood pressure package"),
+    "ServicePackage.diabetes": _l("Diabetes package"),
+    "ServicePackage.home_bed": _l("Family sickbed package (care at home)"),
+    # how the resident agreed to a contract
+    "ConsentMethod.in_person": _l("In person, recorded by the team"),
+    "ConsentMethod.online": _l("Online, by the resident"),
+    "ConsentMethod.proxy": _l("Online, by a proxy caregiver"),
 }
 
 
-def label(value) -> str:
+def label(value, kind: str | None = None) -> str:
+    """The label of an enum member (or of a stored value, with its enum's name as `kind`)."""
     key = getattr(value, "value", value)
-    return str(LABELS.get(key, key))
+    kind = kind or (type(value).__name__ if hasattr(value, "value") else None)
+    found = LABELS.get(f"{kind}.{key}") if kind else None
+    return str(found if found is not None else LABELS.get(key, key))
 
 
 def choices(enum_cls) -> list[tuple[str, str]]:

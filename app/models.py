@@ -9,6 +9,9 @@ from app.accounts.models import (  # noqa: F401
     team_neighbourhoods,
 )
 from app.audit.models import AuditEntry, Event  # noqa: F401
+from app.contracts.models import Contract, ContractConsent  # noqa: F401, E402
+from app.notifications.models import Notification  # noqa: F401, E402
+from app.residents.import_models import ResidentImport  # noqa: F401
 from app.residents.models import (  # noqa: F401
     CaregiverLink,
     Household,

@@ -144,6 +144,10 @@ def neighbourhood_ids_served(user: User) -> list[int] | None:
     return list(db.session.scalars(_served_neighbourhood_ids(user)).all())
 
 
+def is_team_member(user: User, team_id: int) -> bool:
+    return any(m.team_id == team_id and m.team.active for m in user.memberships)
+
+
 def is_team_lead(user: User, team_id: int) -> bool:
     return any(
         m.team_id == team_id and m.member_role == TeamMemberRole.LEAD for m in user.memberships

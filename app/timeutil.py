@@ -25,3 +25,14 @@ def born_on_or_before(years: int, today: date | None = None) -> date:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February in a non-leap year
         return today.replace(year=today.year - years, day=28)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later; the month's last day when it has no such day."""
+    import calendar
+
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )

@@ -11,7 +11,7 @@ from app.auth_loader import is_api_request
 from app.extensions import db
 
 
-def _conflict() -> Response:
+def conflict() -> Response:
     message = "the change clashes with another one made at the same time; reload and retry"
     if is_api_request():
         response = jsonify(code=409, status="Conflict", message=message)
@@ -28,7 +28,7 @@ def commit_or_rollback(response: Response) -> Response:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return _conflict()
+        return conflict()
     return response
 
 

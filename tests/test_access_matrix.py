@@ -8,8 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.accounts.models import OrganisationKind, Role, TeamMemberRole
+from app import idcard
+from app.accounts.models import TEAM_ROLES, OrganisationKind, Role, TeamMemberRole
 from app.auth.services import issue_token
+from app.contracts.models import Contract, ContractStatus, ServicePackage
+from app.extensions import db
+from app.residents import imports
 from app.residents.models import CaregiverScope
 from app.timeutil import local_today
 from tests.conftest import sign_in
@@ -42,6 +46,22 @@ class Route:
 
     def __str__(self):
         return f"{self.method} {self.endpoint}"
+
+
+def _import_batch(w):
+    """A CSV import of one row, uploaded by team A's doctor (made on first use)."""
+    if "import_batch" not in w:
+        text = (
+            "姓名,性别,出生日期,身份证号,地址,居委会编码\n"
+            f"矩阵,男,1938-02-03,{idcard.make('31011519380203993')},高行镇,"
+            f"{w['team'].neighbourhoods[0].code}\n"
+        )
+        w["import_batch"] = imports.upload(w[Role.DOCTOR], "m.csv", text.encode()).batch
+    return w["import_batch"]
+
+
+# A batch is seen by whoever uploaded it (here the doctor) and by administrators only.
+UPLOADER_AND_ADMIN = frozenset({Role.DOCTOR, Role.ADMIN})
 
 
 def _link_body(w):
@@ -216,6 +236,44 @@ ROUTES = [
         scoped=True,
         body=lambda w: {},
     ),
+    # residents' pages: importing a register from CSV
+    R(
+        "residents.import_template",
+        "GET",
+        lambda w: "/residents/import/template.csv",
+        TEAM_AND_ADMIN,
+    ),
+    R("residents.import_upload", "GET", lambda w: "/residents/import", TEAM_AND_ADMIN),
+    R(
+        "residents.import_upload",
+        "POST",
+        lambda w: "/residents/import",
+        TEAM_AND_ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "residents.import_preview",
+        "GET",
+        lambda w: f"/residents/import/{_import_batch(w).id}",
+        UPLOADER_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "residents.import_confirm",
+        "POST",
+        lambda w: f"/residents/import/{_import_batch(w).id}/confirm",
+        UPLOADER_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "residents.import_discard",
+        "POST",
+        lambda w: f"/residents/import/{_import_batch(w).id}/discard",
+        UPLOADER_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
     # API: auth and accounts
     R(
         "auth_api.Token",
@@ -303,6 +361,164 @@ ROUTES = [
         ADMIN,
         body=lambda w: {"user_id": w["spare_doctor"].id},
     ),
+    # API: contracts
+    R("contracts_api.Contracts", "GET", lambda w: "/api/v1/contracts", ALL),
+    R(
+        "contracts_api.Contracts",
+        "POST",
+        lambda w: "/api/v1/contracts",
+        ALL - {Role.SPECIALIST},
+        scoped=True,
+        body=lambda w: {"resident_id": w["target"].id, "team_id": w["team"].id, "package": "basic"},
+    ),
+    R("contracts_api.Packages", "GET", lambda w: "/api/v1/contracts/packages", ALL),
+    R(
+        "contracts_api.ContractById",
+        "GET",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "contracts_api.ContractEvents",
+        "GET",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}/events",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "contracts_api.Accept",
+        "POST",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}/accept",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "contracts_api.Reject",
+        "POST",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}/reject",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {"reason": "not now"},
+    ),
+    R(
+        "contracts_api.Cancel",
+        "POST",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}/cancel",
+        ALL - {Role.SPECIALIST},
+        scoped=True,
+        body=lambda w: {},
+    ),
+    # The body asks for online consent, which only the resident themself can give.
+    R(
+        "contracts_api.Consent",
+        "POST",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}/consent",
+        frozenset({Role.RESIDENT}),
+        scoped=True,
+        body=lambda w: {"method": "online", "text_version": "2026-01"},
+    ),
+    R(
+        "contracts_api.Terminate",
+        "POST",
+        lambda w: f"/api/v1/contracts/{w['contract'].id}/terminate",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {"reason": "moved away"},
+    ),
+    # contract figures (aggregates: each user sees their own teams' rows, so not scoped)
+    R("contracts.stats", "GET", lambda w: "/contracts/stats", TEAM_AND_ADMIN),
+    R(
+        "contracts_stats_api.ContractStats",
+        "GET",
+        lambda w: "/api/v1/stats/contracts",
+        TEAM_AND_ADMIN,
+    ),
+    # contract pages (w["contract"]: team A's resident has asked to sign, status requested)
+    R(
+        "contracts.resident",
+        "GET",
+        lambda w: f"/contracts/resident/{w['target'].id}",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    # Only the resident or a proxy caregiver requests (the world's caregiver has proxy scope).
+    R(
+        "contracts.request_signing",
+        "POST",
+        lambda w: f"/contracts/resident/{w['target'].id}/request",
+        frozenset({Role.RESIDENT, Role.CAREGIVER}),
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("contracts.worklist", "GET", lambda w: "/contracts/worklist", frozenset(TEAM_ROLES)),
+    R("contracts.index", "GET", lambda w: "/contracts/", TEAM_AND_ADMIN),
+    R(
+        "contracts.new",
+        "GET",
+        lambda w: f"/contracts/new?resident_id={w['target'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "contracts.new",
+        "POST",
+        lambda w: f"/contracts/new?resident_id={w['target'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "contracts.detail",
+        "GET",
+        lambda w: f"/contracts/{w['contract'].id}",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "contracts.accept",
+        "POST",
+        lambda w: f"/contracts/{w['contract'].id}/accept",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "contracts.reject",
+        "POST",
+        lambda w: f"/contracts/{w['contract'].id}/reject",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    # Each may try (the contract is not yet waiting for consent: 409); a specialist never sees it.
+    R(
+        "contracts.consent",
+        "POST",
+        lambda w: f"/contracts/{w['contract'].id}/consent",
+        ALL - {Role.SPECIALIST},
+        scoped=True,
+        body=lambda w: {"text_version": "2026-01"},
+    ),
+    R(
+        "contracts.cancel",
+        "POST",
+        lambda w: f"/contracts/{w['contract'].id}/cancel",
+        ALL - {Role.SPECIALIST},
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "contracts.terminate",
+        "POST",
+        lambda w: f"/contracts/{w['contract'].id}/terminate",
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    # notifications: everyone signed in has their own
+    R("notifications.index", "GET", lambda w: "/notifications/", ALL),
+    R("notifications.mark_read", "POST", lambda w: "/notifications/read", ALL, body=lambda w: {}),
     # API: residents
     R("residents_api.Residents", "GET", lambda w: "/api/v1/residents", ALL),
     R(
@@ -358,6 +574,20 @@ ROUTES = [
         TEAM_AND_ADMIN,
         body=lambda w: {},
     ),
+    R(
+        "residents_import_api.ResidentImports",
+        "POST",
+        lambda w: "/api/v1/residents/imports",
+        TEAM_AND_ADMIN,
+        body=lambda w: {},
+    ),
+    R(
+        "residents_import_api.ConfirmResidentImport",
+        "POST",
+        lambda w: f"/api/v1/residents/imports/{_import_batch(w).id}/confirm",
+        UPLOADER_AND_ADMIN,
+        scoped=True,
+    ),
 ]
 
 
@@ -404,6 +634,17 @@ def world(make_team, make_org, make_user, make_resident, make_resident_user, mak
             Role.ADMIN: make_user(Role.ADMIN),
         }
     )
+    w["contract"] = Contract(
+        resident=resident_a,
+        team=team_a,
+        package=ServicePackage.BASIC,
+        status=ContractStatus.REQUESTED,
+        start_date=local_today(),
+        end_date=local_today() + timedelta(days=365),
+        requested_by_id=w[Role.RESIDENT].id,
+    )
+    db.session.add(w["contract"])
+    db.session.flush()
     w.others = {
         Role.RESIDENT: make_resident_user(resident_b),
         Role.CAREGIVER: link_b.caregiver,

@@ -24,6 +24,7 @@ def test_lowercase_x_is_normalised():
         ("11010519491231002", "18 characters"),
         ("1101051949123100AX", "17 digits"),
         (idcard.make("11010519491331002"), "birth date"),
+        ("110105491231002", "15-digit ID numbers"),
     ],
 )
 def test_bad_numbers_say_why(number, reason):

@@ -9,7 +9,12 @@ from app.timeutil import local_today
 def test_jobs_have_fixed_ids_and_run_one_at_a_time(app):
     sched = scheduler.build(app)
     jobs = {job.id: job for job in sched.get_jobs()}
-    assert set(jobs) == {"auth.purge_expired_tokens", "residents.expire_caregiver_links"}
+    assert set(jobs) == {
+        "auth.purge_expired_tokens",
+        "residents.expire_caregiver_links",
+        "contracts.mark_expiring_and_expired",
+        "contracts.remind_before_end",
+    }
     for job in jobs.values():
         assert job.coalesce is True
         assert job.max_instances == 1

@@ -121,6 +121,8 @@ class Team(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     centre_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # The panel size: how many residents the team may have under contract (None: no limit).
+    capacity: Mapped[int | None] = mapped_column()
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

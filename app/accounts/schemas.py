@@ -70,6 +70,7 @@ class TeamSchema(StrictSchema):
     centre_id = fields.Integer(required=True)
     lead_id = fields.Integer(required=True, load_only=True)
     neighbourhood_ids = fields.List(fields.Integer(), load_default=list)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100000))
     active = fields.Boolean(dump_only=True)
     members = fields.List(fields.Nested(TeamMemberSchema), dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
@@ -81,6 +82,7 @@ class TeamDumpSchema(TeamSchema):
 
 class TeamUpdateSchema(StrictSchema):
     name = text(100, required=False)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100000))
     neighbourhood_ids = fields.List(fields.Integer())
     active = fields.Boolean()
 

@@ -3,8 +3,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.accounts import services
 from app.accounts.models import (
@@ -210,6 +217,10 @@ class TeamCreateForm(FlaskForm):
         _l("Team lead (a doctor)"), coerce=optional_int, validators=[DataRequired()]
     )
     neighbourhood_ids = SelectMultipleField(_l("Neighbourhood committees served"), coerce=int)
+    capacity = IntegerField(
+        _l("Panel size (residents under contract; empty for no limit)"),
+        validators=[Optional(), NumberRange(min=1, max=100000)],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -219,7 +230,7 @@ class TeamCreateForm(FlaskForm):
         self.neighbourhood_ids.choices = _neighbourhood_choices()
 
     def service_data(self) -> dict:
-        names = ("name", "centre_id", "lead_id", "neighbourhood_ids")
+        names = ("name", "centre_id", "lead_id", "neighbourhood_ids", "capacity")
         return {name: self[name].data for name in names}
 
 
@@ -227,16 +238,22 @@ class TeamEditForm(FlaskForm):
     name = text_field(_l("Team name"), 100)
     active = BooleanField(_l("Enabled"))
     neighbourhood_ids = SelectMultipleField(_l("Neighbourhood committees served"), coerce=int)
+    capacity = IntegerField(
+        _l("Panel size (residents under contract; empty for no limit)"),
+        validators=[Optional(), NumberRange(min=1, max=100000)],
+    )
 
     def __init__(self, *args, team: Team, **kwargs):
         kwargs.setdefault("name", team.name)
         kwargs.setdefault("active", team.active)
         kwargs.setdefault("neighbourhood_ids", [n.id for n in team.neighbourhoods])
+        kwargs.setdefault("capacity", team.capacity)
         super().__init__(*args, **kwargs)
         self.neighbourhood_ids.choices = _neighbourhood_choices()
 
     def service_data(self) -> dict:
-        return {name: self[name].data for name in ("name", "active", "neighbourhood_ids")}
+        names = ("name", "active", "neighbourhood_ids", "capacity")
+        return {name: self[name].data for name in names}
 
 
 class AddMemberForm(FlaskForm):

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from app.accounts import services
 from app.accounts.models import OrganisationKind, Role
 from app.admin import forms
+from app.contracts import services as contracts
 from app.errors import DomainError
 from app.labels import label
 from app.policy import roles_required
@@ -171,7 +172,8 @@ def user_unlock(user_id: int):
 @bp.get("/teams")
 @admin_only
 def teams():
-    return render_template("admin/teams.html", teams=services.teams())
+    loads = contracts.team_loads()
+    return render_template("admin/teams.html", teams=services.teams(), loads=loads)
 
 
 @bp.route("/teams/new", methods=["GET", "POST"])

@@ -190,5 +190,5 @@ def households():
     ), status
 
 
-# The caregiver-link pages register themselves on `bp`.
-from app.residents import caregiver_routes  # noqa: E402, F401
+# The caregiver-link and CSV import pages register themselves on `bp`.
+from app.residents import caregiver_routes, import_routes  # noqa: E402, F401

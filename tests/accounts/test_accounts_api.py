@@ -255,3 +255,13 @@ def test_members_of_a_disabled_team_lose_its_residents(
         == 200
     )
     assert client.get(f"/api/v1/residents/{resident.id}", headers=headers).status_code == 404
+
+
+def test_team_capacity_is_set_and_validated(client, admin_headers, make_team):
+    team = make_team()
+    ok = client.patch(f"/api/v1/teams/{team.id}", json={"capacity": 500}, headers=admin_headers)
+    assert ok.status_code == 200
+    assert ok.get_json()["capacity"] == 500
+    bad = client.patch(f"/api/v1/teams/{team.id}", json={"capacity": 0}, headers=admin_headers)
+    assert bad.status_code == 422
+    assert "capacity" in bad.get_json()["errors"]["json"]
