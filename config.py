@@ -87,6 +87,13 @@ class Config:
     SIGNING_RATE_GREEN = float(_env("SIGNING_RATE_GREEN", "0.70"))
     SIGNING_RATE_YELLOW = float(_env("SIGNING_RATE_YELLOW", "0.50"))
 
+    # Referrals: time limits, the follow-up a return asks for, attachments
+    REFERRAL_URGENT_ACCEPT_HOURS = _env_int("REFERRAL_URGENT_ACCEPT_HOURS", 24)
+    REFERRAL_EMERGENCY_ACCEPT_HOURS = _env_int("REFERRAL_EMERGENCY_ACCEPT_HOURS", 2)
+    REFERRAL_RETURN_ACK_DAYS = _env_int("REFERRAL_RETURN_ACK_DAYS", 14)
+    REFERRAL_FOLLOW_UP_DAYS = _env_int("REFERRAL_FOLLOW_UP_DAYS", 14)
+    ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+
     # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
     # default, or `flask scheduler` in production.
     SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)

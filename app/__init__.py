@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.residents.import_api import blp as residents_import_api
     from app.residents.routes import bp as residents_pages
     from app.web.routes import bp as web_pages
+    from referral.api import blp as referral_api
 
     pages = (web_pages, auth_pages, admin_pages, residents_pages)
     for blueprint in (*pages, contract_pages, notification_pages):
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         residents_import_api,
         contracts_api,
         contracts_stats_api,
+        referral_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ from app.accounts.models import (  # noqa: F401
 )
 from app.audit.models import AuditEntry, Event  # noqa: F401
 from app.contracts.models import Contract, ContractConsent  # noqa: F401, E402
+from app.followups.models import FollowUp  # noqa: F401, E402
 from app.notifications.models import Notification  # noqa: F401, E402
 from app.residents.import_models import ResidentImport  # noqa: F401
 from app.residents.models import (  # noqa: F401
@@ -17,4 +18,11 @@ from app.residents.models import (  # noqa: F401
     Household,
     Resident,
     ResidentCondition,
+)
+from referral.models import (  # noqa: F401, E402
+    AppointmentSlot,
+    Referral,
+    ReferralAttachment,
+    ReferralMessage,
+    ReferralReturn,
 )

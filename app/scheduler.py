@@ -17,7 +17,7 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 # Each feature's jobs module lists its jobs in JOBS.
-JOB_MODULES = ("app.auth.jobs", "app.residents.jobs", "app.contracts.jobs")
+JOB_MODULES = ("app.auth.jobs", "app.residents.jobs", "app.contracts.jobs", "referral.jobs")
 
 
 @dataclass(frozen=True)

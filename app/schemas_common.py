@@ -34,6 +34,25 @@ class StrictSchema(Schema):
         ordered = True
 
 
+class ReasonSchema(StrictSchema):
+    reason = text(500)
+
+
+class OptionalReasonSchema(StrictSchema):
+    reason = text(500, required=False)
+
+
+class EventSchema(StrictSchema):
+    """One recorded state change: who, when, from, to, why."""
+
+    at = fields.AwareDateTime()
+    actor_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
 class SelectPage(Page):
     """flask-smorest pagination over a SQLAlchemy select: counts, then fetches one page."""
 

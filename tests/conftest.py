@@ -4,6 +4,7 @@ transaction that is rolled back (indico's way). Factory fixtures live in factori
 import os
 import re
 import smtplib
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -193,3 +194,20 @@ def cli(app):
         return runner.invoke(*args, **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """A database of its own, so two real connections can race (SQLite file or PostgreSQL)."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'race.db'}"
+        return
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"kangyang_race_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -9,13 +9,20 @@ from datetime import timedelta
 import pytest
 
 from app import idcard
-from app.accounts.models import TEAM_ROLES, OrganisationKind, Role, TeamMemberRole
+from app.accounts.models import TEAM_ROLES, Organisation, OrganisationKind, Role, TeamMemberRole
 from app.auth.services import issue_token
 from app.contracts.models import Contract, ContractStatus, ServicePackage
 from app.extensions import db
 from app.residents import imports
 from app.residents.models import CaregiverScope
-from app.timeutil import local_today
+from app.timeutil import local_today, utcnow
+from referral.models import (
+    AppointmentSlot,
+    Referral,
+    ReferralAttachment,
+    ReferralStatus,
+    Urgency,
+)
 from tests.conftest import sign_in
 
 ALL = frozenset(Role)
@@ -23,8 +30,9 @@ STAFF = frozenset({Role.DOCTOR, Role.NURSE, Role.SPECIALIST, Role.ADMIN})
 TEAM_AND_ADMIN = frozenset({Role.DOCTOR, Role.NURSE, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
 GRANTORS = frozenset({Role.RESIDENT, Role.DOCTOR})
-# A specialist reads a record only once the resident is referred to their department.
-RECORD_READERS = ALL - {Role.SPECIALIST}
+# A specialist reads a record only once the resident is referred to their department: the
+# world's target resident is (w["referral"]); the other department's specialist is refused.
+RECORD_READERS = ALL
 PUBLIC = None  # no sign-in needed
 REASON = "matrix check"
 
@@ -71,6 +79,34 @@ def _link_body(w):
         "scope": "view",
         "ends_on": (local_today() + timedelta(days=30)).isoformat(),
     }
+
+
+DOCTORS = frozenset({Role.DOCTOR})
+SPECIALISTS = frozenset({Role.SPECIALIST})
+
+
+def _referral_path(suffix: str):
+    return lambda w: f"/api/v1/referrals/{w['referral'].id}{suffix}"
+
+
+def _referral_body(w):
+    return {
+        "resident_id": w["target"].id,
+        "department_id": w["department"].id,
+        "urgency": "routine",
+        "reason": "复查",
+        "clinical_summary": "血压偏高",
+        "other_hospital_reason": "就近",
+    }
+
+
+def _return_body(w):
+    return {"discharge_summary": "好转", "diagnoses": "高血压", "care_plan": "随访"}
+
+
+def _slots_body(w):
+    starts = (utcnow() + timedelta(days=5)).replace(microsecond=0).isoformat()
+    return {"department_id": w["department"].id, "starts_at": starts, "count": 2}
 
 
 R = Route
@@ -519,6 +555,146 @@ ROUTES = [
     # notifications: everyone signed in has their own
     R("notifications.index", "GET", lambda w: "/notifications/", ALL),
     R("notifications.mark_read", "POST", lambda w: "/notifications/read", ALL, body=lambda w: {}),
+    # API: referrals
+    R("referral_api.Referrals", "GET", lambda w: "/api/v1/referrals", ALL),
+    R(
+        "referral_api.Referrals",
+        "POST",
+        lambda w: "/api/v1/referrals",
+        DOCTORS,
+        scoped=True,
+        body=_referral_body,
+    ),
+    R("referral_api.ReferralById", "GET", _referral_path(""), ALL, scoped=True),
+    R("referral_api.ReferralFhir", "GET", _referral_path("/fhir"), STAFF, scoped=True),
+    R("referral_api.ReferralEvents", "GET", _referral_path("/events"), ALL, scoped=True),
+    R("referral_api.Messages", "GET", _referral_path("/messages"), ALL, scoped=True),
+    R(
+        "referral_api.Send",
+        "POST",
+        _referral_path("/send"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.Seen",
+        "POST",
+        _referral_path("/seen"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.AskInfo",
+        "POST",
+        _referral_path("/ask_info"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {"body": "请补充检查"},
+    ),
+    R(
+        "referral_api.Answer",
+        "POST",
+        _referral_path("/answer"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {"body": "已补充"},
+    ),
+    R(
+        "referral_api.Accept",
+        "POST",
+        _referral_path("/accept"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {"slot_id": w["slot"].id},
+    ),
+    R(
+        "referral_api.Reject",
+        "POST",
+        _referral_path("/reject"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {"reason": "不需要"},
+    ),
+    R(
+        "referral_api.Cancel",
+        "POST",
+        _referral_path("/cancel"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.Admit",
+        "POST",
+        _referral_path("/admit"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.Complete",
+        "POST",
+        _referral_path("/complete"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.Return",
+        "POST",
+        _referral_path("/return"),
+        SPECIALISTS,
+        scoped=True,
+        body=_return_body,
+    ),
+    R(
+        "referral_api.AcceptReturn",
+        "POST",
+        _referral_path("/accept_return"),
+        frozenset({Role.DOCTOR, Role.NURSE}),
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.Acknowledge",
+        "POST",
+        _referral_path("/acknowledge"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    # No file is sent: whoever gets through is told the file is missing (422).
+    R(
+        "referral_api.Attachments",
+        "POST",
+        _referral_path("/attachments"),
+        STAFF,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral_api.AttachmentById",
+        "GET",
+        lambda w: f"/api/v1/referrals/{w['referral'].id}/attachments/{w['attachment'].id}",
+        ALL,
+        scoped=True,
+    ),
+    R(
+        "referral_api.Slots",
+        "GET",
+        lambda w: f"/api/v1/slots?department_id={w['department'].id}",
+        STAFF,
+    ),
+    R(
+        "referral_api.Slots",
+        "POST",
+        lambda w: "/api/v1/slots",
+        frozenset({Role.SPECIALIST, Role.ADMIN}),
+        scoped=True,
+        body=_slots_body,
+    ),
     # API: residents
     R("residents_api.Residents", "GET", lambda w: "/api/v1/residents", ALL),
     R(
@@ -644,6 +820,37 @@ def world(make_team, make_org, make_user, make_resident, make_resident_user, mak
         requested_by_id=w[Role.RESIDENT].id,
     )
     db.session.add(w["contract"])
+    db.session.flush()
+    department = db.session.get(Organisation, w[Role.SPECIALIST].organisation_id)
+    w["department"] = department
+    w["referral"] = Referral(
+        resident=resident_a,
+        team=team_a,
+        hospital=hospital,
+        department=department,
+        referring_doctor_id=team_a.lead.id,
+        urgency=Urgency.ROUTINE,
+        status=ReferralStatus.SENT,
+        reason="复查",
+        clinical_summary="血压偏高",
+        sent_at=utcnow(),
+    )
+    start = utcnow().replace(microsecond=0) + timedelta(days=3)
+    w["slot"] = AppointmentSlot(
+        department=department,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=15),
+        reserved_for_referrals=False,
+    )
+    w["attachment"] = ReferralAttachment(
+        referral=w["referral"],
+        filename="ecg.pdf",
+        content_type="application/pdf",
+        size=9,
+        data=b"%PDF-1.4\n",
+        uploaded_by_id=team_a.lead.id,
+    )
+    db.session.add_all([w["referral"], w["slot"], w["attachment"]])
     db.session.flush()
     w.others = {
         Role.RESIDENT: make_resident_user(resident_b),

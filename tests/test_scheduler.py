@@ -14,6 +14,8 @@ def test_jobs_have_fixed_ids_and_run_one_at_a_time(app):
         "residents.expire_caregiver_links",
         "contracts.mark_expiring_and_expired",
         "contracts.remind_before_end",
+        "referral.escalate_unaccepted",
+        "referral.flag_unacknowledged_returns",
     }
     for job in jobs.values():
         assert job.coalesce is True

@@ -59,9 +59,14 @@ class Organisation(db.Model):
     address: Mapped[str | None] = mapped_column(sa.String(300))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     active: Mapped[bool] = mapped_column(default=True)
+    # The head of a hospital department: urgent referrals left waiting are escalated to them.
+    lead_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", use_alter=True, name="fk_organisations_lead_user_id_users")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="children")
+    lead_user: Mapped[User | None] = relationship(foreign_keys=[lead_user_id])
     children: Mapped[list[Organisation]] = relationship(back_populates="parent")
 
     def __repr__(self) -> str:
@@ -90,7 +95,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    organisation: Mapped[Organisation | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
     memberships: Mapped[list[TeamMember]] = relationship(back_populates="user")
 
     @property

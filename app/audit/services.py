@@ -62,3 +62,15 @@ def record_event(
     )
     db.session.add(event)
     return event
+
+
+def history(entity_type: str, entity_id: int) -> list[Event]:
+    """Every recorded state change of one thing, oldest first."""
+    import sqlalchemy as sa
+
+    query = (
+        sa.select(Event)
+        .where(Event.entity_type == entity_type, Event.entity_id == entity_id)
+        .order_by(Event.at, Event.id)
+    )
+    return list(db.session.scalars(query).all())

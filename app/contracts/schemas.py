@@ -2,7 +2,13 @@ from marshmallow import fields, validate
 
 from app.contracts.models import ConsentMethod, ContractStatus, ServicePackage
 from app.contracts.packages import includes
-from app.schemas_common import StrictSchema, text
+from app.schemas_common import (  # noqa: F401  (re-exported for the routes)
+    EventSchema,
+    OptionalReasonSchema,
+    ReasonSchema,
+    StrictSchema,
+    text,
+)
 
 
 class ConsentSchema(StrictSchema):
@@ -42,23 +48,6 @@ class ContractQuerySchema(StrictSchema):
     neighbourhood_id = fields.Integer()
     package = fields.Enum(ServicePackage, by_value=True)
     ends_within_days = fields.Integer(validate=validate.Range(min=0, max=3660))
-
-
-class ReasonSchema(StrictSchema):
-    reason = text(500)
-
-
-class OptionalReasonSchema(StrictSchema):
-    reason = text(500, required=False)
-
-
-class EventSchema(StrictSchema):
-    at = fields.AwareDateTime()
-    actor_id = fields.Integer(allow_none=True)
-    name = fields.String()
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String(allow_none=True)
-    reason = fields.String(allow_none=True)
 
 
 class PackageSchema(StrictSchema):

@@ -1,9 +1,7 @@
 """Two signings at once: the database lets exactly one win, whichever checks ran first."""
 
 import contextlib
-import os
 import threading
-import uuid
 from datetime import date
 
 import pytest
@@ -26,23 +24,6 @@ from app.errors import Conflict
 from app.extensions import db
 from app.residents.models import Resident, Sex
 from tests.factories import national_id_for
-
-
-@pytest.fixture
-def fresh_database(tmp_path):
-    """A database of its own, so two real connections can race (SQLite file or PostgreSQL)."""
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'race.db'}"
-        return
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"kangyang_race_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _population() -> tuple[int, int, int]:
