@@ -92,8 +92,8 @@ def book_slot(referral: Referral, slot_id: int, reserved_only: bool) -> Appointm
             field="slot_id",
         )
     slot = db.session.get(AppointmentSlot, slot_id)
-    db.session.refresh(slot)
-    db.session.refresh(referral)
+    db.session.refresh(slot)  # the UPDATE bypassed the session
+    db.session.expire(referral, ["slot"])
     return slot
 
 
