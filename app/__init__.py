@@ -74,9 +74,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.residents.routes import bp as residents_pages
     from app.web.routes import bp as web_pages
     from referral.api import blp as referral_api
+    from referral.routes import bp as referral_pages
+    from referral.stats_api import blp as referral_stats_api
+    from referral.stats_routes import bp as referral_stats_pages
 
     pages = (web_pages, auth_pages, admin_pages, residents_pages)
-    for blueprint in (*pages, contract_pages, notification_pages):
+    features = (contract_pages, notification_pages, referral_stats_pages, referral_pages)
+    for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
     notifications_context(app)
     api_blueprints = (
@@ -87,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         contracts_api,
         contracts_stats_api,
         referral_api,
+        referral_stats_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

@@ -4,14 +4,14 @@ three neighbourhood committees, two family-doctor teams, residents and a caregiv
 Names and ID numbers are invented (valid check digits, Pudong area code 310115).
 """
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app import idcard
 from app.accounts import services as accounts
-from app.accounts.models import Organisation, OrganisationKind, Role, TeamMemberRole
+from app.accounts.models import Organisation, OrganisationKind, Role, TeamMemberRole, User
 from app.contracts import lifecycle
 from app.contracts import services as contracts
 from app.contracts.models import ConsentMethod, ServicePackage
@@ -24,7 +24,7 @@ from app.residents.models import (
     Mobility,
     Sex,
 )
-from app.timeutil import local_today
+from app.timeutil import LOCAL_TZ, local_today
 
 DEMO_PASSWORD = "kangyang2026"  # noqa: S105  (demo only; seed-demo is refused in production)
 MARKER_CODE = "GH-CHC"
@@ -228,9 +228,12 @@ def _residents(orgs, people) -> list:
 
 
 def seed() -> bool:
-    """Load the demo data unless it is there already; True when something was added."""
+    """Load the demo data unless it is there already; True when something was added.
+
+    Appointment slots are topped up on every run, so an older demo database still has
+    free slots in the coming days."""
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.code == MARKER_CODE)):
-        return False
+        return _referral_slots() > 0
     orgs = _organisations()
     people = _people(orgs)
     demo_residents = _residents(orgs, people)
@@ -251,6 +254,7 @@ def seed() -> bool:
         },
     )
     _contracts(orgs, people, demo_residents)
+    _referral_slots()
     db.session.flush()
     return True
 
@@ -285,3 +289,45 @@ def _contracts(orgs, people, demo_residents) -> None:
         if days_left is not None:
             contract.end_date = contract.active_until = local_today() + timedelta(days=days_left)
     lifecycle.mark_expiring_and_expired()
+
+
+SLOT_DAYS = 10  # free cardiology slots for referrals over the coming days
+SLOTS_A_DAY = 8  # of 15 minutes from 09:00 each weekday; half kept for referrals
+
+
+def _referral_slots() -> int:
+    """Slots of the Seventh People's Hospital's cardiology (心内科), whose lead is sp.liu, for
+    the next SLOT_DAYS days. A day that has slots already is left alone. Returns how many
+    slots were added."""
+    from referral.models import AppointmentSlot
+    from referral.slots import publish_series
+
+    cardiology = db.session.scalar(sa.select(Organisation).where(Organisation.code == "SH7H-CARD"))
+    liu = db.session.scalar(sa.select(User).where(User.username == "sp.liu"))
+    if cardiology is None or liu is None:
+        return 0
+    cardiology.lead_user_id = liu.id
+    added = 0
+    for offset in range(1, SLOT_DAYS + 1):
+        day = local_today() + timedelta(days=offset)
+        if day.weekday() >= 5:  # Saturday, Sunday
+            continue
+        start = datetime.combine(day, time(9, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
+        taken = sa.select(AppointmentSlot.id).where(
+            AppointmentSlot.department_id == cardiology.id,
+            AppointmentSlot.starts_at >= start,
+            AppointmentSlot.starts_at < start + timedelta(days=1),
+        )
+        if db.session.scalar(taken.limit(1)) is not None:
+            continue
+        series = {
+            "department_id": cardiology.id,
+            "specialist_id": liu.id,
+            "starts_at": start,
+            "count": SLOTS_A_DAY,
+            "minutes": 15,
+            "reserved_share": 0.5,
+        }
+        added += len(publish_series(liu, series))
+    db.session.flush()
+    return added

@@ -69,6 +69,36 @@ LABELS = {
     "ConsentMethod.in_person": _l("In person, recorded by the team"),
     "ConsentMethod.online": _l("Online, by the resident"),
     "ConsentMethod.proxy": _l("Online, by a proxy caregiver"),
+    # referral states (keyed by enum: "cancelled", "rejected", "completed" clash elsewhere)
+    "ReferralStatus.draft": _l("Draft, not sent"),
+    "ReferralStatus.sent": _l("Sent, waiting for the hospital"),
+    "ReferralStatus.seen": _l("Seen by the hospital"),
+    "ReferralStatus.info_requested": _l("Hospital asked for more information"),
+    "ReferralStatus.accepted": _l("Accepted, appointment booked"),
+    "ReferralStatus.rejected": _l("Declined by the hospital"),
+    "ReferralStatus.cancelled": _l("Withdrawn"),
+    "ReferralStatus.admitted": _l("Admitted to hospital"),
+    "ReferralStatus.completed": _l("Hospital treatment finished"),
+    "ReferralStatus.returned": _l("Sent back to the community"),
+    "ReferralStatus.return_accepted": _l("Taken back by the team"),
+    "ReferralStatus.closed": _l("Loop closed"),
+    # how urgent a referral is
+    "Urgency.routine": _l("Routine"),
+    "Urgency.urgent": _l("Urgent"),
+    "Urgency.emergency": _l("Emergency"),
+    # appointment slots of hospital departments
+    "SlotStatus.open": _l("Free"),
+    "SlotStatus.booked": _l("Booked"),
+    "SlotStatus.cancelled": _l("Cancelled"),
+    # the thread between a hospital department and the referring doctor
+    "MessageKind.question": _l("Question"),
+    "MessageKind.answer": _l("Answer"),
+    "MessageKind.note": _l("Note"),
+    # how a follow-up is done
+    "FollowUpMode.clinic": _l("At the clinic"),
+    "FollowUpMode.home": _l("Home visit"),
+    "FollowUpMode.phone": _l("By phone"),
+    "FollowUpMode.video": _l("By video"),
 }
 
 

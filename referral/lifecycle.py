@@ -6,11 +6,16 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.audit.services import record_event
+from app.errors import N_
 from app.extensions import db
 from app.timeutil import utcnow
 from referral.models import Referral, ReferralReturn, ReferralStatus, Urgency
 from referral.notices import tell_escalation, tell_return_overdue
 from referral.services import WAITING_FOR_HOSPITAL
+
+# Reasons recorded on the events: message ids, translated where shown.
+NOT_ACCEPTED_IN_TIME = N_("not accepted within the time limit")
+NOT_ACKNOWLEDGED_IN_TIME = N_("return not acknowledged within the time limit")
 
 
 def accept_within_hours() -> dict[Urgency, int]:
@@ -43,8 +48,8 @@ def escalate_unaccepted(now: datetime | None = None) -> int:
                 "referral.escalated",
                 referral.status,
                 referral.status,
-                reason=f"not accepted within {hours} hours",
-                data={"lead_id": referral.department.lead_user_id},
+                reason=NOT_ACCEPTED_IN_TIME,
+                data={"lead_id": referral.department.lead_user_id, "hours": hours},
             )
             tell_escalation(referral, hours)
             escalated += 1
@@ -75,7 +80,8 @@ def flag_unacknowledged_returns(now: datetime | None = None) -> int:
             "referral.return_overdue",
             referral.status,
             referral.status,
-            reason=f"not acknowledged within {days} days",
+            reason=NOT_ACKNOWLEDGED_IN_TIME,
+            data={"days": days},
         )
         tell_return_overdue(referral, days)
     db.session.flush()

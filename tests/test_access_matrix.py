@@ -109,6 +109,14 @@ def _slots_body(w):
     return {"department_id": w["department"].id, "starts_at": starts, "count": 2}
 
 
+def _referral_page(suffix: str):
+    return lambda w: f"/referrals/{w['referral'].id}{suffix}"
+
+
+TEAM_STAFF = frozenset({Role.DOCTOR, Role.NURSE})
+UPLOADERS = frozenset({Role.DOCTOR, Role.NURSE, Role.SPECIALIST})
+
+
 R = Route
 ROUTES = [
     # the shell
@@ -470,6 +478,14 @@ ROUTES = [
         lambda w: "/api/v1/stats/contracts",
         TEAM_AND_ADMIN,
     ),
+    # referral figures (aggregates within each user's teams or department, so not scoped)
+    R("referral_stats.stats", "GET", lambda w: "/referrals/stats", STAFF),
+    R(
+        "referral_stats_api.ReferralStats",
+        "GET",
+        lambda w: "/api/v1/stats/referrals",
+        STAFF,
+    ),
     # contract pages (w["contract"]: team A's resident has asked to sign, status requested)
     R(
         "contracts.resident",
@@ -694,6 +710,134 @@ ROUTES = [
         frozenset({Role.SPECIALIST, Role.ADMIN}),
         scoped=True,
         body=_slots_body,
+    ),
+    # referral pages (w["referral"]: team A's resident, sent to the world specialist's
+    # department; a refused transition answers 409 with the page, which still got through)
+    R("referral.index", "GET", lambda w: "/referrals/", ALL),
+    R(
+        "referral.new",
+        "GET",
+        lambda w: f"/referrals/new?resident_id={w['target'].id}",
+        DOCTORS,
+        scoped=True,
+    ),
+    R(
+        "referral.new",
+        "POST",
+        lambda w: f"/referrals/new?resident_id={w['target'].id}",
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("referral.detail", "GET", _referral_page(""), ALL, scoped=True),
+    # No file is sent: whoever gets through is told to choose one (422).
+    R(
+        "referral.upload",
+        "POST",
+        _referral_page("/attachments"),
+        UPLOADERS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral.attachment",
+        "GET",
+        lambda w: f"/referrals/{w['referral'].id}/attachments/{w['attachment'].id}",
+        ALL,
+        scoped=True,
+    ),
+    R("referral.send", "POST", _referral_page("/send"), DOCTORS, scoped=True, body=lambda w: {}),
+    R(
+        "referral.answer",
+        "POST",
+        _referral_page("/answer"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {"body": "已补充"},
+    ),
+    R(
+        "referral.cancel",
+        "POST",
+        _referral_page("/cancel"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral.accept_return",
+        "POST",
+        _referral_page("/accept_return"),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral.acknowledge",
+        "POST",
+        _referral_page("/acknowledge"),
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("referral.inbox", "GET", lambda w: "/referrals/inbox", SPECIALISTS),
+    R("referral.slot_list", "GET", lambda w: "/referrals/slots", SPECIALISTS),
+    R("referral.slot_list", "POST", lambda w: "/referrals/slots", SPECIALISTS, body=lambda w: {}),
+    R(
+        "referral.seen",
+        "POST",
+        _referral_page("/seen"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral.ask_info",
+        "POST",
+        _referral_page("/ask_info"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {"body": "请补充检查"},
+    ),
+    R(
+        "referral.accept",
+        "POST",
+        _referral_page("/accept"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {"slot_id": w["slot"].id},
+    ),
+    R(
+        "referral.reject",
+        "POST",
+        _referral_page("/reject"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {"rejection_reason": "不需要"},
+    ),
+    R(
+        "referral.admit",
+        "POST",
+        _referral_page("/admit"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "referral.complete",
+        "POST",
+        _referral_page("/complete"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("referral.return_form", "GET", _referral_page("/return"), SPECIALISTS, scoped=True),
+    R(
+        "referral.return_form",
+        "POST",
+        _referral_page("/return"),
+        SPECIALISTS,
+        scoped=True,
+        body=lambda w: {},
     ),
     # API: residents
     R("residents_api.Residents", "GET", lambda w: "/api/v1/residents", ALL),
