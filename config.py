@@ -94,6 +94,11 @@ class Config:
     REFERRAL_FOLLOW_UP_DAYS = _env_int("REFERRAL_FOLLOW_UP_DAYS", 14)
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
 
+    # Wearables: how old a pushed reading may be, and each device's request rate
+    INGEST_MAX_AGE_DAYS = _env_int("INGEST_MAX_AGE_DAYS", 30)
+    INGEST_RATE_LIMIT = _env("INGEST_RATE_LIMIT", "120 per minute")
+    INGEST_MAX_BYTES = _env_int("INGEST_MAX_BYTES", 1024 * 1024)
+
     # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
     # default, or `flask scheduler` in production.
     SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)

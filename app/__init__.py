@@ -77,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from referral.routes import bp as referral_pages
     from referral.stats_api import blp as referral_stats_api
     from referral.stats_routes import bp as referral_stats_pages
+    from wearables.api import blp as wearables_api
 
     pages = (web_pages, auth_pages, admin_pages, residents_pages)
     features = (contract_pages, notification_pages, referral_stats_pages, referral_pages)
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
         contracts_api,
         contracts_stats_api,
         referral_api,
+        wearables_api,
         referral_stats_api,
     )
     for blueprint in api_blueprints:

@@ -26,3 +26,4 @@ from referral.models import (  # noqa: F401, E402
     ReferralMessage,
     ReferralReturn,
 )
+from wearables.models import Device, Reading  # noqa: F401, E402
