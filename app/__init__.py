@@ -78,9 +78,16 @@ def _register_blueprints(app: Flask) -> None:
     from referral.stats_api import blp as referral_stats_api
     from referral.stats_routes import bp as referral_stats_pages
     from wearables.api import blp as wearables_api
+    from wearables.routes import bp as vitals_pages
 
     pages = (web_pages, auth_pages, admin_pages, residents_pages)
-    features = (contract_pages, notification_pages, referral_stats_pages, referral_pages)
+    features = (
+        contract_pages,
+        notification_pages,
+        referral_stats_pages,
+        referral_pages,
+        vitals_pages,
+    )
     for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
     notifications_context(app)

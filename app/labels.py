@@ -99,6 +99,18 @@ LABELS = {
     "FollowUpMode.home": _l("Home visit"),
     "FollowUpMode.phone": _l("By phone"),
     "FollowUpMode.video": _l("By video"),
+    # what a wearable or home device measures (wearables.metrics), and its alarms
+    "Metric.heart_rate": _l("Heart rate"),
+    "Metric.spo2": _l("Blood oxygen saturation"),
+    "Metric.systolic_bp": _l("Systolic blood pressure"),
+    "Metric.diastolic_bp": _l("Diastolic blood pressure"),
+    "Metric.body_temperature": _l("Body temperature"),
+    "Metric.respiratory_rate": _l("Respiratory rate"),
+    "Metric.blood_glucose": _l("Blood glucose"),
+    "Metric.steps": _l("Steps"),
+    "Metric.body_weight": _l("Body weight"),
+    "Metric.fall": _l("Fall"),
+    "Metric.sos": _l("Emergency call"),
 }
 
 

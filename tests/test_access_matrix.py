@@ -844,6 +844,21 @@ ROUTES = [
         scoped=True,
         body=lambda w: {},
     ),
+    # vitals pages (charts and CSV export of a resident's readings)
+    R(
+        "wearables.vitals",
+        "GET",
+        lambda w: f"/vitals/{w['target'].id}?range=day",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
+        "wearables.export",
+        "GET",
+        lambda w: f"/vitals/{w['target'].id}/export.csv",
+        RECORD_READERS,
+        scoped=True,
+    ),
     # API: wearables
     R(
         "wearables_api.Ingest",
