@@ -13,7 +13,8 @@ from markupsafe import Markup, escape
 
 MAX_POINTS = 300
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
+# TOP leaves room above the highest tick label for the unit.
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 32, 40
 # Colour and dash pattern per line (dark enough for 3:1 against white).
 STYLES = (("#1f5fa8", ""), ("#a4111b", "6 4"))
 
@@ -104,7 +105,7 @@ def line_chart(
             f' text-anchor="{anchor}">{escape(time_label(when))}</text>'
         )
     if unit:
-        parts.append(f'<text x="4" y="{TOP - 4}">{escape(unit)}</text>')
+        parts.append(f'<text x="4" y="{TOP - 16}">{escape(unit)}</text>')
     for index, line in enumerate(lines):
         colour, dash = STYLES[index % len(STYLES)]
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
