@@ -63,3 +63,31 @@ def empty_postgres_database():
 @pytest.mark.own_app
 def test_migrations_match_models_on_postgresql(empty_postgres_database):
     migrate_and_compare(empty_postgres_database)
+
+
+@pytest.mark.own_app
+def test_upgrading_a_sqlite_database_that_holds_data(tmp_path):
+    """SQLite rebuilds a table to alter it; rows in other tables pointing at it must not
+    stop the upgrade (0004 alters organisations, which users and teams point at)."""
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}")
+    with app.app_context():
+        upgrade(revision="0003_resident_imports")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO organisations (id, code, name, kind, active, created_at) "
+                    "VALUES (1, 'C', '中心', 'community_centre', 1, '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, username, display_name, password_hash, role, "
+                    "organisation_id, active, failed_logins, large_text, created_at) VALUES "
+                    "(1, 'dr', '医生', 'x', 'doctor', 1, 1, 0, 0, '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT organisation_id FROM users")).scalar() == 1
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        db.engine.dispose()
