@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.accounts.models import OrganisationKind, Role
 from app.errors import DomainError
 from app.extensions import db
+from app.pagination import audited_page
 from app.policy import roles_required
 from app.timeutil import local_today, utcnow
 from referral import queries, services, slots
@@ -31,7 +32,7 @@ from referral.routes import (
     SEE_OTHER,
     SLOT_CHOICES,
     act,
-    audited_page,
+    audit_listed,
     bp,
     page_helpers,
     wrong_state,
@@ -75,7 +76,7 @@ def inbox():
     if not form.validate():
         return render_template("referral/inbox.html", counts={}, **context), FORM_ERROR
     query = _inbox_order(queries.search(current_user, form.filters()))
-    context["results"] = audited_page(query, request.args.get("page", 1, type=int))
+    context["results"] = audited_page(query, request.args.get("page", 1, type=int), audit_listed())
     context["args"] = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("referral/inbox.html", counts=_status_counts(), **context)
 

@@ -9,7 +9,6 @@ and redirects (303). The services decide; the pages only hide buttons that would
 """
 
 from io import BytesIO
-from math import ceil
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -55,7 +54,6 @@ any_role = roles_required(*Role)
 uploaders = roles_required(Role.DOCTOR, Role.NURSE, Role.SPECIALIST)
 FORM_ERROR = 422
 SEE_OTHER = 303
-PAGE_SIZE = 20
 S = ReferralStatus
 
 # What happens next, in plain words, for everyone who reads the referral.
@@ -166,20 +164,14 @@ def next_step(referral: Referral) -> str:
     return text
 
 
+def audit_listed(reason: str | None = None):
+    """Records each referral shown in a list as an audited read ("list")."""
+    return lambda r: record_access("list", r.resident_id, "referral", r.id, reason=reason)
+
+
 def page_helpers() -> dict:
     """Functions the referral templates call."""
     return {"next_step": next_step, "status_text": status_text}
-
-
-def audited_page(query: sa.Select, number: int, reason: str | None = None) -> SimpleNamespace:
-    """One page of a list; each referral shown is an audited read ("list")."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, ceil(total / PAGE_SIZE))
-    number = min(max(1, number), pages)
-    items = db.session.scalars(query.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-    for referral in items:
-        record_access("list", referral.resident_id, "referral", referral.id, reason=reason)
-    return SimpleNamespace(items=items, total=total, number=number, pages=pages)
 
 
 def available_actions(referral: Referral) -> dict[str, bool]:

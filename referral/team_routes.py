@@ -17,6 +17,7 @@ from app.audit.services import record_access
 from app.contracts.services import current_contract
 from app.errors import DomainError
 from app.extensions import db
+from app.pagination import audited_page
 from app.policy import roles_required
 from app.residents.routes import given_reason, visible_resident
 from referral import queries, services, slots
@@ -29,7 +30,7 @@ from referral.routes import (
     SLOT_CHOICES,
     act,
     any_role,
-    audited_page,
+    audit_listed,
     bp,
     page_helpers,
     sentences,
@@ -92,7 +93,9 @@ def index():
     if not form.validate():
         return render_template("referral/index.html", **context), FORM_ERROR
     query = queries.search(current_user, form.filters(), reason)
-    context["results"] = audited_page(query, request.args.get("page", 1, type=int), reason)
+    context["results"] = audited_page(
+        query, request.args.get("page", 1, type=int), audit_listed(reason)
+    )
     context["args"] = {k: v for k, v in request.args.items() if k != "page"}
     if not is_admin:
         context["summary"] = _team_summary()

@@ -6,7 +6,6 @@ An action the services refuse shows the page again with the reason and the servi
 Residents and caregivers act from their own page, and come back to it.
 """
 
-from math import ceil
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -39,6 +38,7 @@ from app.contracts.routes import bp
 from app.errors import DomainError
 from app.extensions import db
 from app.labels import label
+from app.pagination import audited_page
 from app.policy import roles_required
 from app.residents.forms import REASON_MAX
 from app.residents.routes import given_reason, visible_resident
@@ -46,7 +46,6 @@ from app.timeutil import local_today
 
 team_staff = roles_required(Role.DOCTOR, Role.NURSE)
 team_or_admin = roles_required(Role.DOCTOR, Role.NURSE, Role.ADMIN)
-PAGE_SIZE = 20
 S = ContractStatus
 
 
@@ -65,17 +64,6 @@ def worklist():
     return render_template("contracts/worklist.html", work=work, renewing=renewing)
 
 
-def _audited_page(query: sa.Select, number: int, reason: str | None) -> SimpleNamespace:
-    """One page of the list; each contract shown is an audited read ("list")."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, ceil(total / PAGE_SIZE))
-    number = min(max(1, number), pages)
-    items = db.session.scalars(query.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-    for contract in items:
-        record_access("list", contract.resident_id, "contract", contract.id, reason=reason)
-    return SimpleNamespace(items=items, total=total, number=number, pages=pages)
-
-
 @bp.get("/")
 @team_or_admin
 def index():
@@ -87,7 +75,11 @@ def index():
     if not form.validate():
         return render_template("contracts/index.html", **context), FORM_ERROR
     query = queries.search(current_user, form.filters(), reason)
-    context["results"] = _audited_page(query, request.args.get("page", 1, type=int), reason)
+    context["results"] = audited_page(
+        query,
+        request.args.get("page", 1, type=int),
+        lambda c: record_access("list", c.resident_id, "contract", c.id, reason=reason),
+    )
     context["args"] = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("contracts/index.html", **context)
 

@@ -8,10 +8,6 @@ An administrator reads records only with a reason, given in the address (`?reaso
 in the audit log with every read.
 """
 
-from math import ceil
-from types import SimpleNamespace
-
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,7 +15,7 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.audit.services import record_access
 from app.errors import Conflict, Forbidden, InvalidInput
-from app.extensions import db
+from app.pagination import audited_page
 from app.policy import (
     get_resident,
     may_edit_resident,
@@ -40,7 +36,6 @@ bp = Blueprint("residents", __name__, url_prefix="/residents", template_folder="
 
 any_role = roles_required(*Role)
 team_or_admin = roles_required(Role.DOCTOR, Role.NURSE, Role.ADMIN)
-PAGE_SIZE = 20
 # A refused form is shown again, with the reason next to the field, as 422.
 FORM_ERROR = 422
 FormRefused = (InvalidInput, Conflict)
@@ -80,18 +75,6 @@ def ask_reason():
 # --- the register ----------------------------------------------------------------------------
 
 
-def _audited_page(query: sa.Select, number: int, reason: str | None) -> SimpleNamespace:
-    """One page of the search; each resident shown is an audited read ("list")."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, ceil(total / PAGE_SIZE))
-    number = min(max(1, number), pages)
-    offset = (number - 1) * PAGE_SIZE
-    items = db.session.scalars(query.limit(PAGE_SIZE).offset(offset)).all()
-    for resident in items:
-        record_access("list", resident.id, reason=reason)
-    return SimpleNamespace(items=items, total=total, number=number, pages=pages)
-
-
 @bp.get("/")
 @team_or_admin
 def index():
@@ -103,7 +86,11 @@ def index():
     if not form.validate():
         return render_template("residents/index.html", **context), FORM_ERROR
     query = queries.search(current_user, form.filters(), reason)
-    context["results"] = _audited_page(query, request.args.get("page", 1, type=int), reason)
+    context["results"] = audited_page(
+        query,
+        request.args.get("page", 1, type=int),
+        lambda resident: record_access("list", resident.id, reason=reason),
+    )
     context["args"] = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("residents/index.html", **context)
 
