@@ -7,8 +7,19 @@ export FLASK_APP := wsgi
 
 .PHONY: run test test-postgres lint format install translations messages db seed clean
 
+# `make run SIMULATE=1`: the same, with simulated wearables pushing vitals to the server
+# (flask simulate-wearables, docs/WEARABLES.md "Simulator"), stopped with the server.
+SIMULATE_ARGS ?= --minutes 0 --backfill 24
+
 run: install translations db seed
+ifneq ($(filter 1 yes true,$(SIMULATE)),)
+	$(BIN)/flask simulate-wearables $(SIMULATE_ARGS) & simulator=$$!; \
+	trap 'kill $$simulator 2>/dev/null; wait $$simulator' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/flask serve
+else
+	$(BIN)/flask serve
+endif
 
 install: $(STAMP)
 

@@ -98,6 +98,22 @@ class Config:
     INGEST_MAX_AGE_DAYS = _env_int("INGEST_MAX_AGE_DAYS", 30)
     INGEST_RATE_LIMIT = _env("INGEST_RATE_LIMIT", "120 per minute")
     INGEST_MAX_BYTES = _env_int("INGEST_MAX_BYTES", 1024 * 1024)
+    # Raw readings are deleted this many days after they arrived; hourly roll-ups stay for
+    # the longer period (charts over months and years, and the KPI figures, read those).
+    READINGS_RETENTION_DAYS = _env_int("READINGS_RETENTION_DAYS", 730)
+    ROLLUPS_RETENTION_DAYS = _env_int("ROLLUPS_RETENTION_DAYS", 3650)
+
+    # MQTT ingest: `flask mqtt-bridge` subscribes to {prefix}/devices/+/readings.
+    MQTT_URL = _env("MQTT_URL", "mqtt://127.0.0.1:1883")
+    MQTT_TOPIC_PREFIX = _env("MQTT_TOPIC_PREFIX", "kangyang/v1")
+    MQTT_CLIENT_ID = _env("MQTT_CLIENT_ID", "kangyang-bridge")
+    # The broker keeps the bridge's subscription and unacknowledged messages this long
+    # while it is away (MQTT 5 session expiry); a week covers a long outage.
+    MQTT_SESSION_EXPIRY_SECONDS = _env_int("MQTT_SESSION_EXPIRY_SECONDS", 7 * 24 * 3600)
+    # How many unacknowledged messages the broker may hand the bridge at once (MQTT 5
+    # receive maximum), and how many the bridge stores in one transaction.
+    MQTT_RECEIVE_MAXIMUM = _env_int("MQTT_RECEIVE_MAXIMUM", 1000)
+    MQTT_BATCH_SIZE = _env_int("MQTT_BATCH_SIZE", 500)
 
     # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
     # default, or `flask scheduler` in production.
@@ -106,6 +122,9 @@ class Config:
     @classmethod
     def check(cls) -> None:
         """Refuse settings that cannot run; subclasses add their own rules."""
+        if cls.READINGS_RETENTION_DAYS <= cls.INGEST_MAX_AGE_DAYS:
+            # a reading could arrive for an hour whose other readings are already gone
+            raise ConfigError("READINGS_RETENTION_DAYS must be longer than INGEST_MAX_AGE_DAYS")
 
 
 class DevelopmentConfig(Config):
@@ -136,6 +155,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
+        super().check()
         missing = [
             name
             for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")

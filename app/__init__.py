@@ -78,6 +78,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral.stats_api import blp as referral_stats_api
     from referral.stats_routes import bp as referral_stats_pages
     from wearables.api import blp as wearables_api
+    from wearables.dead_letters_api import blp as dead_letters_api
+    from wearables.device_routes import bp as device_pages
     from wearables.routes import bp as vitals_pages
 
     pages = (web_pages, auth_pages, admin_pages, residents_pages)
@@ -87,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         referral_stats_pages,
         referral_pages,
         vitals_pages,
+        device_pages,
     )
     for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
@@ -101,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         referral_api,
         wearables_api,
         referral_stats_api,
+        dead_letters_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

@@ -9,6 +9,8 @@ from werkzeug.serving import run_simple
 from app.accounts.models import Role
 from app.errors import DomainError
 from app.extensions import db
+from wearables.mqtt_bridge import mqtt_bridge_command
+from wearables.simulator import simulate_wearables
 
 
 def _read_password() -> str:
@@ -22,6 +24,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(run_scheduler)
     app.cli.add_command(serve)
+    app.cli.add_command(mqtt_bridge_command)
+    app.cli.add_command(simulate_wearables)
 
 
 @click.command("seed-demo")

@@ -111,6 +111,24 @@ LABELS = {
     "Metric.body_weight": _l("Body weight"),
     "Metric.fall": _l("Fall"),
     "Metric.sos": _l("Emergency call"),
+    # wearables and home devices: kinds, states, and why an MQTT message was not stored
+    "DeviceKind.watch": _l("Smart watch"),
+    "DeviceKind.blood_pressure_monitor": _l("Blood pressure monitor"),
+    "DeviceKind.pulse_oximeter": _l("Pulse oximeter"),
+    "DeviceKind.glucometer": _l("Blood glucose meter"),
+    "DeviceKind.thermometer": _l("Thermometer"),
+    "DeviceKind.scale": _l("Weighing scale"),
+    "DeviceKind.fall_detector": _l("Fall detector"),
+    "DeviceKind.sos_button": _l("Emergency call button"),
+    "DeviceKind.gateway": _l("Home gateway"),
+    "DeviceStatus.active": _l("In use"),
+    "DeviceStatus.unbound": _l("Not bound to anyone"),
+    "DeviceStatus.lost": _l("Lost"),
+    "DeadLetterReason.not_json": _l("Not JSON"),
+    "DeadLetterReason.unknown_token": _l("Unknown or refused device token"),
+    "DeadLetterReason.wrong_topic": _l("Topic does not match the device"),
+    "DeadLetterReason.malformed": _l("Body could not be read"),
+    "DeadLetterReason.rejected_readings": _l("Some readings refused"),
 }
 
 

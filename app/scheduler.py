@@ -17,7 +17,13 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 # Each feature's jobs module lists its jobs in JOBS.
-JOB_MODULES = ("app.auth.jobs", "app.residents.jobs", "app.contracts.jobs", "referral.jobs")
+JOB_MODULES = (
+    "app.auth.jobs",
+    "app.residents.jobs",
+    "app.contracts.jobs",
+    "referral.jobs",
+    "wearables.jobs",
+)
 
 
 @dataclass(frozen=True)

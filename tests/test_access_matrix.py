@@ -90,6 +90,10 @@ def _device_path(suffix: str):
     return lambda w: f"/api/v1/devices/{w['device'].id}{suffix}"
 
 
+def _device_page(suffix: str):
+    return lambda w: f"/devices/resident/{w['target'].id}" + suffix.format(device=w["device"].id)
+
+
 def _referral_path(suffix: str):
     return lambda w: f"/api/v1/referrals/{w['referral'].id}{suffix}"
 
@@ -853,6 +857,13 @@ ROUTES = [
         scoped=True,
     ),
     R(
+        "wearables.vitals",
+        "GET",
+        lambda w: f"/vitals/{w['target'].id}?range=week",
+        RECORD_READERS,
+        scoped=True,
+    ),
+    R(
         "wearables.export",
         "GET",
         lambda w: f"/vitals/{w['target'].id}/export.csv",
@@ -922,6 +933,59 @@ ROUTES = [
         ALL,
         scoped=True,
     ),
+    R(
+        "wearables_api.HourlyReadings",
+        "GET",
+        lambda w: (
+            f"/api/v1/residents/{w['target'].id}/readings/hourly?metric=heart_rate&since=2026-01-01T00:00:00%2B08:00&until=2030-01-01T00:00:00%2B08:00"
+        ),
+        ALL,
+        scoped=True,
+    ),
+    # device pages (a resident's devices; with an empty form the allowed user gets a 422)
+    R("devices.resident_devices", "GET", _device_page(""), TEAM_AND_ADMIN, scoped=True),
+    R(
+        "devices.register",
+        "POST",
+        _device_page("/register"),
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "devices.bind",
+        "POST",
+        _device_page("/bind"),
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "devices.unbind",
+        "POST",
+        _device_page("/{device}/unbind"),
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "devices.mark_lost",
+        "POST",
+        _device_page("/{device}/lost"),
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "devices.rotate_token",
+        "POST",
+        _device_page("/{device}/rotate-token"),
+        TEAM_AND_ADMIN,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("devices.dead_letters", "GET", lambda w: "/devices/dead-letters", ADMIN),
+    R("dead_letters_api.DeadLetters", "GET", lambda w: "/api/v1/mqtt/dead-letters", ADMIN),
     # API: residents
     R("residents_api.Residents", "GET", lambda w: "/api/v1/residents", ALL),
     R(

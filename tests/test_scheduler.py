@@ -16,6 +16,8 @@ def test_jobs_have_fixed_ids_and_run_one_at_a_time(app):
         "contracts.remind_before_end",
         "referral.escalate_unaccepted",
         "referral.flag_unacknowledged_returns",
+        "wearables.refresh_rollups",
+        "wearables.purge_old_readings",
     }
     for job in jobs.values():
         assert job.coalesce is True

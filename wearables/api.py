@@ -13,8 +13,8 @@ from flask_smorest import Blueprint, abort
 from app.accounts.models import Role
 from app.extensions import limiter
 from app.policy import get_resident, roles_required
-from wearables import devices, ingest
-from wearables.formats import native
+from wearables import devices, ingest, rollups
+from wearables.formats import native, parser_for
 from wearables.metrics import METRICS, MalformedBody
 from wearables.models import ReadingSource
 from wearables.schemas import (
@@ -25,6 +25,7 @@ from wearables.schemas import (
     IngestResultSchema,
     ReadingQuerySchema,
     ReadingSchema,
+    RollupSchema,
 )
 
 blp = Blueprint("wearables_api", __name__, url_prefix="/api/v1", description="Wearables")
@@ -40,21 +41,6 @@ def _device_key() -> str:
     """Rate limits count per device token (its digest), not per address: many devices of
     one care home share an address."""
     return "device:" + hashlib.sha256((_bearer() or request.remote_addr or "").encode()).hexdigest()
-
-
-def _parser_for(mimetype: str, body):
-    """Which format the body is in: the content type says FHIR; plain JSON is ours
-    ({"readings": ...}) or Open mHealth data points ({header, body})."""
-    if mimetype == "application/fhir+json":
-        from wearables.formats import fhir
-
-        return fhir.parse, ReadingSource.FHIR
-    looks_like_omh = isinstance(body, list) or (isinstance(body, dict) and "header" in body)
-    if looks_like_omh:
-        from wearables.formats import omh
-
-        return omh.parse, ReadingSource.OMH
-    return native.parse, ReadingSource.JSON
 
 
 @blp.route("/ingest")
@@ -76,12 +62,13 @@ class Ingest(MethodView):
         body = request.get_json(silent=True)
         if body is None:
             abort(400, message="the body is not JSON")
-        parse, source = _parser_for(request.mimetype, body)
+        parse, source = parser_for(request.mimetype, body)
         try:
             candidates, rejections = parse(body)
+            battery = native.battery(body) if source == ReadingSource.JSON else None
         except MalformedBody as exc:
             abort(400, message=str(exc))
-        return ingest.store(device, candidates, rejections, source).as_dict()
+        return ingest.store(device, candidates, rejections, source, battery).as_dict()
 
 
 @blp.route("/devices")
@@ -152,3 +139,19 @@ class Readings(MethodView):
         if args["metric"] not in METRICS:
             abort(422, errors={"query": {"metric": ["unknown metric"]}})
         return ingest.readings_of(resident.id, args["metric"], args["since"], args["until"])
+
+
+@blp.route("/residents/<int:resident_id>/readings/hourly")
+class HourlyReadings(MethodView):
+    @roles_required(*Role)
+    @blp.arguments(ReadingQuerySchema, location="query")
+    @blp.response(200, RollupSchema(many=True))
+    def get(self, args, resident_id):
+        """A resident's hourly roll-ups of one metric: count, lowest, highest and mean of
+        the hours that start in [since, until), as of the last refresh (every 10 minutes)"""
+        resident = get_resident(
+            current_user, resident_id, reason=request.headers.get("X-Access-Reason")
+        )
+        if args["metric"] not in METRICS:
+            abort(422, errors={"query": {"metric": ["unknown metric"]}})
+        return rollups.hourly(resident.id, args["metric"], args["since"], args["until"])

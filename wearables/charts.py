@@ -3,6 +3,8 @@
 A chart is an <svg role="img"> whose <title> names it and whose <desc> gives the numbers in
 words; the page shows the same numbers as text and in a table, so neither colour nor the
 shape of a line is ever the only carrier. Lines differ by dash pattern as well as colour.
+Week and month charts draw averages, each with a light bar from the lowest to the highest
+reading behind it; the table lists those three numbers.
 """
 
 from collections.abc import Callable, Sequence
@@ -19,30 +21,63 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 32, 40
 STYLES = (("#1f5fa8", ""), ("#a4111b", "6 4"))
 
 Point = tuple[datetime, float]
+Bar = tuple[datetime, float, float]  # when, lowest, highest
+# One period's figures: its start, how many readings, lowest, highest, mean.
+Figures = tuple[datetime, int, float, float, float]
+BAR_OPACITY = 0.3
 
 
 @dataclass(frozen=True)
 class Line:
     label: str
     points: Sequence[Point]
+    bars: Sequence[Bar] = ()
+
+
+def _slices(times: Sequence[datetime], max_points: int) -> list[list[int]]:
+    """Indexes of `times` (sorted) grouped into equal slices of their span."""
+    start, end = times[0], times[-1]
+    span = (end - start) / max_points
+    buckets: dict[int, list[int]] = {}
+    for position, when in enumerate(times):
+        index = min(int((when - start) / span), max_points - 1) if span else 0
+        buckets.setdefault(index, []).append(position)
+    return [buckets[index] for index in sorted(buckets)]
+
+
+def _mean_time(times: Sequence[datetime]) -> datetime:
+    return times[0] + sum((t - times[0] for t in times), timedelta()) / len(times)
 
 
 def downsample(points: Sequence[Point], max_points: int = MAX_POINTS) -> list[Point]:
     """At most `max_points` points: the mean time and value of equal slices of the time span."""
     if len(points) <= max_points:
         return list(points)
-    start, end = points[0][0], points[-1][0]
-    span = (end - start) / max_points
-    buckets: dict[int, list[Point]] = {}
-    for when, value in points:
-        index = min(int((when - start) / span), max_points - 1) if span else 0
-        buckets.setdefault(index, []).append((when, value))
     result = []
-    for index in sorted(buckets):
-        group = buckets[index]
-        mean_time = start + sum((t - start for t, _ in group), timedelta()) / len(group)
-        result.append((mean_time, sum(v for _, v in group) / len(group)))
+    for group in _slices([t for t, _ in points], max_points):
+        times, values = [points[i][0] for i in group], [points[i][1] for i in group]
+        result.append((_mean_time(times), sum(values) / len(values)))
     return result
+
+
+def downsample_figures(
+    figures: Sequence[Figures], max_points: int = MAX_POINTS
+) -> tuple[list[Point], list[Bar]]:
+    """The averages and lowest-to-highest bars of periods (hours), at most `max_points`: equal
+    slices of the time span merged, their mean weighted by the number of readings."""
+    groups = (
+        [[i] for i in range(len(figures))]
+        if len(figures) <= max_points
+        else _slices([f[0] for f in figures], max_points)
+    )
+    points, bars = [], []
+    for group in groups:
+        members = [figures[i] for i in group]
+        when = _mean_time([f[0] for f in members])
+        count = sum(f[1] for f in members)
+        points.append((when, sum(f[4] * f[1] for f in members) / count))
+        bars.append((when, min(f[2] for f in members), max(f[3] for f in members)))
+    return points, bars
 
 
 def number(value: float) -> str:
@@ -59,15 +94,21 @@ def line_chart(
     unit: str = "",
     x_ticks: int = 5,
     y_ticks: int = 4,
+    bar_label: str = "",
 ) -> Markup:
-    """An SVG line chart of `lines` over [start, end]; `time_label` writes a tick's time."""
+    """An SVG line chart of `lines` over [start, end]; `time_label` writes a tick's time.
+
+    Lines with bars get them drawn behind, and `bar_label` names them in the legend."""
     values = [v for line in lines for _, v in line.points]
+    values += [v for line in lines for _, lowest, highest in line.bars for v in (lowest, highest)]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     if high == low:
         low, high = low - 1, high + 1
     pad = (high - low) * 0.1
     low, high = low - pad, high + pad
-    legend_h = 24 if len(lines) > 1 else 0  # the legend goes under the time axis
+    with_bars = bar_label and any(line.bars for line in lines)
+    # the legend goes under the time axis
+    legend_h = 24 if len(lines) > 1 or with_bars else 0
     height = HEIGHT + legend_h
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = (end - start).total_seconds() or 1.0
@@ -106,6 +147,10 @@ def line_chart(
         )
     if unit:
         parts.append(f'<text x="4" y="{TOP - 16}">{escape(unit)}</text>')
+    for index, line in enumerate(lines):  # bars first, so that the lines are drawn over them
+        if line.bars:
+            path = "".join(f"M{x(t):.1f},{y(hi):.1f}V{y(lo):.1f}" for t, lo, hi in line.bars)
+            parts.append(_bar_path(path, STYLES[index % len(STYLES)][0]))
     for index, line in enumerate(lines):
         colour, dash = STYLES[index % len(STYLES)]
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
@@ -122,15 +167,29 @@ def line_chart(
                 f'<polyline points="{coords}" fill="none" stroke="{colour}"'
                 f' stroke-width="2"{dashes}/>'
             )
-    if len(lines) > 1:  # a legend: the line's pattern next to its name
-        for index, line in enumerate(lines):
+    if legend_h:  # a legend: the line's pattern next to its name, then the bar's
+        ly = HEIGHT + 8
+        for index, line in enumerate(lines if len(lines) > 1 else ()):
             colour, dash = STYLES[index % len(STYLES)]
             dashes = f' stroke-dasharray="{dash}"' if dash else ""
-            lx, ly = LEFT + index * 200, HEIGHT + 8
+            lx = LEFT + index * 180
             parts.append(
                 f'<line x1="{lx}" y1="{ly}" x2="{lx + 30}" y2="{ly}"'
                 f' stroke="{colour}" stroke-width="2"{dashes}/>'
                 f'<text x="{lx + 36}" y="{ly + 4}">{escape(line.label)}</text>'
             )
+        if with_bars:
+            lx = LEFT + (len(lines) if len(lines) > 1 else 0) * 180
+            for index in range(len(lines)):  # a bar in each line's colour
+                colour = STYLES[index % len(STYLES)][0]
+                parts.append(_bar_path(f"M{lx + 8 + 8 * index},{ly - 8}V{ly + 8}", colour))
+            parts.append(f'<text x="{lx + 36}" y="{ly + 4}">{escape(bar_label)}</text>')
     parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704  (every text in it is escaped above)
+
+
+def _bar_path(path: str, colour: str) -> str:
+    return (
+        f'<path d="{path}" fill="none" stroke="{colour}"'
+        f' stroke-opacity="{BAR_OPACITY}" stroke-width="4"/>'
+    )

@@ -72,6 +72,8 @@ class Reading(db.Model):
             "device_id", "metric", "measured_at", name="uq_readings_device_metric_time"
         ),
         sa.Index("ix_readings_resident_metric_time", "resident_id", "metric", "measured_at"),
+        # roll-ups find what arrived since their last run; retention deletes by it too
+        sa.Index("ix_readings_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -87,3 +89,45 @@ class Reading(db.Model):
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     source: Mapped[ReadingSource] = mapped_column(enum_type(ReadingSource, "reading_source"))
+
+
+class ReadingRollup(db.Model):
+    """One resident's metric over one hour: what week and month charts read, so a month of
+    a watch's minute-by-minute heart rate is 720 rows, not 43,200. Rebuilt from readings by
+    a scheduler job (wearables/rollups.py); kept after raw readings pass their retention."""
+
+    __tablename__ = "reading_rollups"
+
+    resident_id: Mapped[int] = mapped_column(sa.ForeignKey("residents.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    count: Mapped[int] = mapped_column()
+    minimum: Mapped[float | None] = mapped_column(sa.Float)
+    maximum: Mapped[float | None] = mapped_column(sa.Float)
+    mean: Mapped[float | None] = mapped_column(sa.Float)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class DeadLetterReason(StrEnum):
+    NOT_JSON = "not_json"
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105 (a reason, not a secret)
+    WRONG_TOPIC = "wrong_topic"  # the serial in the topic is not the token's device
+    MALFORMED = "malformed"  # JSON, but not a body the parsers read
+    REJECTED_READINGS = "rejected_readings"  # stored what it could; some readings refused
+
+
+class DeadLetter(db.Model):
+    """An MQTT message the bridge could not store (whole or in part), kept with the reason
+    so a vendor's integration can be fixed. The device token is removed before keeping."""
+
+    __tablename__ = "mqtt_dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(sa.String(255))
+    payload: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[DeadLetterReason] = mapped_column(
+        enum_type(DeadLetterReason, "dead_letter_reason")
+    )
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -57,3 +57,11 @@ class ReadingQuerySchema(StrictSchema):
     metric = fields.String(required=True, validate=validate.Length(max=32))
     since = fields.AwareDateTime(required=True)
     until = fields.AwareDateTime(required=True)
+
+
+class RollupSchema(StrictSchema):
+    hour = fields.AwareDateTime(metadata={"description": "start of the hour (UTC)"})
+    count = fields.Integer(metadata={"description": "readings in the hour (events included)"})
+    minimum = fields.Float(allow_none=True)
+    maximum = fields.Float(allow_none=True)
+    mean = fields.Float(allow_none=True)

@@ -56,6 +56,9 @@ def test_large_text_mode_makes_text_and_buttons_bigger(page, screenshot):
     body_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     page.get_by_role("button", name="大字模式").click()
     expect(page.get_by_role("button", name="标准字号")).to_be_visible()  # the page came back
+    expect(page.locator("html")).to_have_class("large-text")
+    # the new page's stylesheet may still be loading when its button is visible
+    page.wait_for_load_state("load")
     large = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert body_size < 18 <= large / 1.333  # at least 18 pt (24 px) in the large-text mode
     button = page.get_by_role("button", name="退出登录").bounding_box()

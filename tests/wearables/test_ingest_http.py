@@ -256,3 +256,24 @@ def test_registration_errors(client, device):
     )
     assert bad.status_code == 422
     assert set(bad.get_json()["errors"]["json"]) == {"serial", "kind"}
+
+
+def test_the_battery_level_beside_the_readings_is_kept_on_the_device(client, device):
+    from wearables.models import Device
+
+    response = client.post(
+        "/api/v1/ingest",
+        json={"battery": 37, "readings": [{"metric": "sos", "measured_at": at(1)}]},
+        headers=device["auth"],
+    )
+    assert response.status_code == 200
+    assert db.session.get(Device, device["id"]).battery_level == 37
+
+
+@pytest.mark.parametrize("level", [-1, 101, "full", True])
+def test_a_battery_level_that_is_not_a_percentage_is_a_400(client, device, level):
+    response = client.post(
+        "/api/v1/ingest", json={"battery": level, "readings": []}, headers=device["auth"]
+    )
+    assert response.status_code == 400
+    assert "battery" in response.get_json()["message"]

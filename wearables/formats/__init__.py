@@ -1,0 +1,20 @@
+"""The formats devices send readings in; each parser returns candidates and rejections."""
+
+from wearables.formats import native
+from wearables.models import ReadingSource
+
+
+def parser_for(mimetype: str, body):
+    """Which format the body is in: the content type says FHIR; plain JSON is ours
+    ({"readings": ...}) or Open mHealth data points ({header, body}). FHIR and Open mHealth
+    load their schemas on first use, so they are imported then."""
+    if mimetype == "application/fhir+json":
+        from wearables.formats import fhir
+
+        return fhir.parse, ReadingSource.FHIR
+    looks_like_omh = isinstance(body, list) or (isinstance(body, dict) and "header" in body)
+    if looks_like_omh:
+        from wearables.formats import omh
+
+        return omh.parse, ReadingSource.OMH
+    return native.parse, ReadingSource.JSON

@@ -1,6 +1,7 @@
 """Kangyang's own JSON: {"readings": [{"metric", "value", "unit", "measured_at"}, ...]}.
 Blood pressure may come as one reading {"metric": "blood_pressure", "systolic", "diastolic",
-"unit"}; events (fall, sos) carry no value."""
+"unit"}; events (fall, sos) carry no value. A device may add its battery level in percent
+beside the readings: {"battery": 64, "readings": [...]}."""
 
 from datetime import datetime
 
@@ -64,3 +65,13 @@ def parse(body) -> tuple[list[Candidate], list[Rejection]]:
         else:
             candidates.extend(result)
     return candidates, rejections
+
+
+def battery(body) -> int | None:
+    """The battery level a body reports (0-100 %), if any."""
+    level = body.get("battery") if isinstance(body, dict) else None
+    if level is None:
+        return None
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 <= level <= 100:
+        raise MalformedBody(N_("battery must be a percentage from 0 to 100"))
+    return round(level)
