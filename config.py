@@ -115,6 +115,55 @@ class Config:
     MQTT_RECEIVE_MAXIMUM = _env_int("MQTT_RECEIVE_MAXIMUM", 1000)
     MQTT_BATCH_SIZE = _env_int("MQTT_BATCH_SIZE", 500)
 
+    # Alerts: each step of the escalation ladder waits this many minutes for someone to act
+    ALERT_STEP_MINUTES = {
+        "critical": _env_int("ALERT_STEP_MINUTES_CRITICAL", 2),
+        "high": _env_int("ALERT_STEP_MINUTES_HIGH", 5),
+        "medium": _env_int("ALERT_STEP_MINUTES_MEDIUM", 15),
+        "low": _env_int("ALERT_STEP_MINUTES_LOW", 240),
+    }
+    # Local hours (from, until) when low-severity alerts wait for the morning.
+    ALERT_QUIET_HOURS = (_env_int("ALERT_QUIET_FROM", 22), _env_int("ALERT_QUIET_UNTIL", 7))
+    # The ladder's last step: whoever is on call for the centre (e-mail and/or phone).
+    ALERT_ON_CALL_EMAIL = _env("ALERT_ON_CALL_EMAIL")
+    ALERT_ON_CALL_PHONE = _env("ALERT_ON_CALL_PHONE")
+    # An SMS or WeChat gateway: a JSON POST signed with HMAC-SHA256 of the body.
+    ALERT_WEBHOOK_URL = _env("ALERT_WEBHOOK_URL")
+    ALERT_WEBHOOK_SECRET = _env("ALERT_WEBHOOK_SECRET")
+    ALERT_DELIVERY_MAX_ATTEMPTS = _env_int("ALERT_DELIVERY_MAX_ATTEMPTS", 6)
+    ALERT_ACK_LINK_HOURS = _env_int("ALERT_ACK_LINK_HOURS", 24)
+    # Live pages across several workers: redis://... ; unset, an in-process bus.
+    ALERT_BUS_URL = _env("ALERT_BUS_URL")
+    # Alert rules over readings (wearables/rules; docs/ALERTS.md "Rules and scores").
+    # Off only for the ingest benchmark's with/without comparison.
+    ALERT_RULES_ENABLED = _env_bool("ALERT_RULES_ENABLED", True)
+    # Readings measured longer ago than this when they arrive are history: no alert.
+    ALERT_READING_MAX_AGE_HOURS = _env_int("ALERT_READING_MAX_AGE_HOURS", 12)
+    # The resident's own resting heart rate: days looked back, days of data needed, the
+    # persistence window, and "far" (both margins: absolute /min and percent).
+    ALERT_BASELINE_DAYS = _env_int("ALERT_BASELINE_DAYS", 14)
+    ALERT_BASELINE_MIN_DAYS = _env_int("ALERT_BASELINE_MIN_DAYS", 7)
+    ALERT_BASELINE_MINUTES = _env_int("ALERT_BASELINE_MINUTES", 30)
+    ALERT_BASELINE_MARGIN = _env_int("ALERT_BASELINE_MARGIN", 30)
+    ALERT_BASELINE_MARGIN_PERCENT = _env_int("ALERT_BASELINE_MARGIN_PERCENT", 30)
+    # NEWS2 over the latest vitals of this window, when at least this many are measured.
+    ALERT_NEWS2_WINDOW_MINUTES = _env_int("ALERT_NEWS2_WINDOW_MINUTES", 60)
+    ALERT_NEWS2_MIN_VITALS = _env_int("ALERT_NEWS2_MIN_VITALS", 3)
+    ALERT_BATTERY_LOW_PERCENT = _env_int("ALERT_BATTERY_LOW_PERCENT", 15)
+    # A first unsatisfactory reading plans a recheck this many days on; glucose counts
+    # as fasting when measured in these local hours [from, until).
+    ALERT_RECHECK_DAYS = _env_int("ALERT_RECHECK_DAYS", 14)
+    ALERT_FASTING_HOURS = (_env_int("ALERT_FASTING_FROM", 5), _env_int("ALERT_FASTING_UNTIL", 9))
+    # Outgoing e-mail (alerts); unset MAIL_SERVER, nothing is e-mailed.
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_FROM = _env("MAIL_FROM", "kangyang@localhost")
+    # The address people open links in messages at (e-mail and SMS have no request to ask).
+    PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
+
     # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
     # default, or `flask scheduler` in production.
     SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)

@@ -61,6 +61,9 @@ def _security_schemes() -> dict:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.api import blp as accounts_api
     from app.admin.routes import bp as admin_pages
+    from app.alerts.api import blp as alerts_api
+    from app.alerts.link_routes import bp as alert_link_pages
+    from app.alerts.routes import bp as alert_pages
     from app.auth.api import blp as auth_api
     from app.auth.routes import bp as auth_pages
     from app.contracts.api import blp as contracts_api
@@ -81,6 +84,8 @@ def _register_blueprints(app: Flask) -> None:
     from wearables.dead_letters_api import blp as dead_letters_api
     from wearables.device_routes import bp as device_pages
     from wearables.routes import bp as vitals_pages
+    from wearables.rules_api import blp as rules_api
+    from wearables.scores_api import blp as scores_api
 
     pages = (web_pages, auth_pages, admin_pages, residents_pages)
     features = (
@@ -90,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
         referral_pages,
         vitals_pages,
         device_pages,
+        alert_link_pages,
+        alert_pages,
     )
     for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
@@ -105,6 +112,9 @@ def _register_blueprints(app: Flask) -> None:
         wearables_api,
         referral_stats_api,
         dead_letters_api,
+        scores_api,
+        alerts_api,
+        rules_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

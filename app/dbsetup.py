@@ -33,7 +33,10 @@ def _on_begin(connection) -> None:
         # two requests that read and then write deadlock and one fails at once with
         # "database is locked"; this way the second waits its turn (busy_timeout).
         # SQLite is the single-process embedded default; production runs PostgreSQL.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader that only reads and says so (the alert streams: `sqlite_deferred`) takes
+        # no lock: in WAL it sees the last commit without queueing behind the writers.
+        deferred = connection.get_execution_options().get("sqlite_deferred")
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def register_sqlite_hooks(_app: Flask) -> None:

@@ -233,7 +233,8 @@ def seed() -> bool:
     Appointment slots are topped up on every run, so an older demo database still has
     free slots in the coming days."""
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.code == MARKER_CODE)):
-        return _referral_slots() > 0
+        added_slots = _referral_slots() > 0
+        return _demo_alert() or added_slots
     orgs = _organisations()
     people = _people(orgs)
     demo_residents = _residents(orgs, people)
@@ -255,6 +256,40 @@ def seed() -> bool:
     )
     _contracts(orgs, people, demo_residents)
     _referral_slots()
+    _demo_alert()
+    db.session.flush()
+    return True
+
+
+def _demo_alert() -> bool:
+    """One open alert for 张桂英 (high blood pressure), so the alert pages have something to
+    show; added once: an alert resolved in the demo stays resolved. True when added."""
+    from app.alerts import services as alerts
+    from app.alerts.models import Alert, Severity
+    from app.errors import N_
+    from app.timeutil import utcnow
+
+    account = sa.select(User.resident_id).where(User.username == "zhang.guiying")
+    resident_id = db.session.scalar(account)
+    if resident_id is None:
+        return False
+    if db.session.scalar(sa.select(Alert.id).where(Alert.resident_id == resident_id).limit(1)):
+        return False
+    now = utcnow()
+    evidence = [
+        {"metric": "systolic_bp", "value": value, "observed_at": now - timedelta(minutes=ago)}
+        for value, ago in ((182, 25), (186, 10))
+    ]
+    alerts.raise_alert(
+        resident_id,
+        "threshold:systolic_bp:high",
+        Severity.HIGH,
+        # the threshold rule's own message (wearables/rules/messages.py)
+        N_("Systolic blood pressure %(value)s mmHg, at or above %(limit)s"),
+        {"value": 186, "limit": 180},
+        evidence,
+        now=now,
+    )
     db.session.flush()
     return True
 

@@ -8,6 +8,15 @@ from app.accounts.models import (  # noqa: F401
     User,
     team_neighbourhoods,
 )
+from app.alerts.models import (  # noqa: F401, E402
+    Alert,
+    AlertDelivery,
+    AlertEvidence,
+    ConsciousnessAssessment,
+    DeliveryAttempt,
+    MonitoringProfile,
+    ThresholdOverride,
+)
 from app.audit.models import AuditEntry, Event  # noqa: F401
 from app.contracts.models import Contract, ContractConsent  # noqa: F401, E402
 from app.followups.models import FollowUp  # noqa: F401, E402

@@ -23,6 +23,7 @@ JOB_MODULES = (
     "app.contracts.jobs",
     "referral.jobs",
     "wearables.jobs",
+    "app.alerts.jobs",
 )
 
 

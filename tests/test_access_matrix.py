@@ -10,6 +10,9 @@ import pytest
 
 from app import idcard
 from app.accounts.models import TEAM_ROLES, Organisation, OrganisationKind, Role, TeamMemberRole
+from app.alerts import links as alert_links
+from app.alerts import services as alert_services
+from app.alerts.models import Severity
 from app.auth.services import issue_token
 from app.contracts.models import Contract, ContractStatus, ServicePackage
 from app.extensions import db
@@ -124,6 +127,38 @@ def _referral_page(suffix: str):
 
 TEAM_STAFF = frozenset({Role.DOCTOR, Role.NURSE})
 UPLOADERS = frozenset({Role.DOCTOR, Role.NURSE, Role.SPECIALIST})
+
+
+def _ack_link(w):
+    """A one-tap acknowledge link for an alert about team A's resident, as e-mailed to
+    their caregiver (made on first use). The token is the credential: any browser, signed
+    in as anyone or not at all, gets the page; a tampered token gets 404 (tests/alerts)."""
+    if "ack_link" not in w:
+        alert = alert_services.raise_alert(w["target"].id, "event:fall", Severity.CRITICAL, "Fall")
+        token = alert_links.make_token(alert[0].id, w[Role.CAREGIVER].id)
+        w["ack_link"] = f"/a/{token}"
+    return w["ack_link"]
+
+
+def _alert(suffix: str = "", api: bool = False):
+    """An open alert about team A's resident (made on first use), told to its caregiver."""
+
+    def path(w):
+        if "alert" not in w:
+            w["alert"] = alert_services.raise_alert(
+                w["target"].id, "event:sos", Severity.CRITICAL, "SOS"
+            )[0]
+        return f"{'/api/v1' if api else ''}/alerts/{w['alert'].id}{suffix}"
+
+    return path
+
+
+# may act on an alert: caregivers with care (or proxy) scope, the team, administrators
+ALERT_ACTORS = frozenset({Role.CAREGIVER, Role.DOCTOR, Role.NURSE, Role.ADMIN})
+
+
+def _snooze_body(w):
+    return {"until": (utcnow() + timedelta(hours=1)).isoformat()}
 
 
 R = Route
@@ -986,6 +1021,65 @@ ROUTES = [
     ),
     R("devices.dead_letters", "GET", lambda w: "/devices/dead-letters", ADMIN),
     R("dead_letters_api.DeadLetters", "GET", lambda w: "/api/v1/mqtt/dead-letters", ADMIN),
+    # a calculator: no resident data, any signed-in role (an empty set answers a partial 0)
+    R(
+        "scores_api.News2Calculator",
+        "POST",
+        lambda w: "/api/v1/scores/news2",
+        ALL,
+        body=lambda w: {"heart_rate": 95},
+    ),
+    # a resident's alert rules: limits and the profile changed by a team doctor, with a
+    # reason; ACVPU recorded by a doctor or nurse of the team
+    R(
+        "rules_api.AlertThresholds",
+        "GET",
+        lambda w: f"/api/v1/residents/{w['target'].id}/alert-thresholds",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "rules_api.AlertThresholdByMetric",
+        "PUT",
+        lambda w: f"/api/v1/residents/{w['target'].id}/alert-thresholds/systolic_bp",
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {"high": 170, "reason": REASON},
+    ),
+    R(
+        "rules_api.AlertThresholdByMetric",
+        "DELETE",
+        lambda w: f"/api/v1/residents/{w['target'].id}/alert-thresholds/systolic_bp",
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {"reason": REASON},
+    ),
+    R(
+        "rules_api.Monitoring",
+        "GET",
+        lambda w: f"/api/v1/residents/{w['target'].id}/monitoring",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "rules_api.Monitoring",
+        "PUT",
+        lambda w: f"/api/v1/residents/{w['target'].id}/monitoring",
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {"on_oxygen": False, "reason": REASON},
+    ),
+    R(
+        "rules_api.ConsciousnessAssessments",
+        "POST",
+        lambda w: f"/api/v1/residents/{w['target'].id}/consciousness",
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"level": "A"},
+    ),
+    # one-tap acknowledge links in alert e-mails and SMS: no sign-in, the token decides
+    R("alert_links.page", "GET", _ack_link, PUBLIC),
+    R("alert_links.acknowledge", "POST", _ack_link, PUBLIC, body=lambda w: {}),
     # API: residents
     R("residents_api.Residents", "GET", lambda w: "/api/v1/residents", ALL),
     R(
@@ -1055,6 +1149,64 @@ ROUTES = [
         UPLOADER_AND_ADMIN,
         scoped=True,
     ),
+    # alerts: the API, the pages (the queue sends caregivers and residents to their own
+    # page and the other way round), the live stream, and the pages' script and style
+    R("alerts_api.Alerts", "GET", lambda w: "/api/v1/alerts", ALL),
+    R("alerts_api.AlertById", "GET", _alert(api=True), RECORD_READERS, scoped=True),
+    R(
+        "alerts_api.Acknowledge",
+        "POST",
+        _alert("/acknowledge", api=True),
+        ALERT_ACTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "alerts_api.Resolve",
+        "POST",
+        _alert("/resolve", api=True),
+        ALERT_ACTORS,
+        scoped=True,
+        body=lambda w: {"note": "matrix"},
+    ),
+    R(
+        "alerts_api.Snooze",
+        "POST",
+        _alert("/snooze", api=True),
+        ALERT_ACTORS,
+        scoped=True,
+        body=_snooze_body,
+    ),
+    R("alerts.queue", "GET", lambda w: "/alerts/", ALL),
+    R("alerts.mine", "GET", lambda w: "/alerts/mine", ALL),
+    R("alerts.stream", "GET", lambda w: "/alerts/stream", ALL),
+    R("alerts.detail", "GET", _alert(), RECORD_READERS, scoped=True),
+    R("alerts.card", "GET", _alert("/card"), RECORD_READERS, scoped=True),
+    R(
+        "alerts.acknowledge",
+        "POST",
+        _alert("/acknowledge"),
+        ALERT_ACTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "alerts.resolve",
+        "POST",
+        _alert("/resolve"),
+        ALERT_ACTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "alerts.snooze",
+        "POST",
+        _alert("/snooze"),
+        ALERT_ACTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("alerts.static", "GET", lambda w: "/alerts/static/alerts.js", PUBLIC),
 ]
 
 

@@ -18,6 +18,9 @@ def test_jobs_have_fixed_ids_and_run_one_at_a_time(app):
         "referral.flag_unacknowledged_returns",
         "wearables.refresh_rollups",
         "wearables.purge_old_readings",
+        "wearables.check_silent_devices",
+        "alerts.escalate",
+        "alerts.deliver",
     }
     for job in jobs.values():
         assert job.coalesce is True

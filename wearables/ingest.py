@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.errors import N_
 from app.extensions import db
 from app.timeutil import utcnow
+from wearables import rules
 from wearables.metrics import METRICS, Candidate, Rejection
 from wearables.models import Device, Reading, ReadingSource
 
@@ -60,7 +61,7 @@ def judge(candidate: Candidate, now) -> dict | Rejection:
 def _insert_ignoring_duplicates(rows: list[dict]) -> list:
     """Insert, skipping rows whose (device, metric, time) exists: the database decides, so a
     retry racing the original cannot store twice. Returns the new rows as (id, metric,
-    value, measured_at)."""
+    value, measured_at): what the alert rules judge."""
     if not rows:
         return []
     dialect = db.session.get_bind().dialect.name
@@ -111,12 +112,15 @@ def store(
     result.accepted = len(new)
     result.duplicate += len(rows) - len(new)
     result.rejected.sort(key=lambda r: r.index)
+    previous_seen, previous_battery = device.last_seen_at, device.battery_level
     # "Last seen" to the second: a burst of messages from one device then writes the
     # device row once a second, not once a message.
     if device.last_seen_at is None or now - device.last_seen_at >= timedelta(seconds=1):
         device.last_seen_at = now
     if battery is not None:
         device.battery_level = battery
+    # In this transaction: an alert commits with the readings that raised it, or not at all.
+    rules.evaluate(device, new, now, previous_seen, previous_battery)
     return result
 
 

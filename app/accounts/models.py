@@ -79,6 +79,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     phone: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    # Where alerts are e-mailed; optional (the platform and the SMS gateway reach people too).
+    email: Mapped[str | None] = mapped_column(sa.String(200))
     display_name: Mapped[str] = mapped_column(sa.String(100))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"), index=True)

@@ -35,6 +35,7 @@ class UserSchema(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
     display_name = text(100)
     phone = fields.String(allow_none=True, validate=phone_validator)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     role = fields.Enum(Role, by_value=True, required=True)
     organisation_id = fields.Integer(allow_none=True)
     resident_id = fields.Integer(allow_none=True)
@@ -47,6 +48,7 @@ class UserSchema(StrictSchema):
 class UserUpdateSchema(StrictSchema):
     display_name = text(100, required=False)
     phone = fields.String(allow_none=True, validate=phone_validator)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     role = fields.Enum(Role, by_value=True)
     organisation_id = fields.Integer(allow_none=True)
     active = fields.Boolean()

@@ -11,7 +11,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.accounts import services
 from app.accounts.models import (
@@ -46,6 +46,9 @@ def optional_enum(enum_cls):
         return None if value in (None, "", "None") else enum_cls(value)
 
     return coerce
+
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def text_field(text, max_length: int, required: bool = True) -> StringField:
@@ -164,6 +167,15 @@ def _organisation_choices(current: Organisation | None) -> list:
 class UserEditForm(FlaskForm):
     display_name = text_field(_l("Display name"), 100)
     phone = text_field(_l("Mobile phone"), 20, required=False)
+    email = StringField(
+        _l("E-mail (alerts are sent here)"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Regexp(EMAIL_PATTERN, message=_l("Enter an e-mail address like name@example.com.")),
+        ],
+        filters=[_strip, _blank_to_none],
+    )
     role = SelectField(_l("Role"), coerce=Role)
     organisation_id = SelectField(_l("Organisation"), coerce=optional_int)
     active = BooleanField(_l("Enabled"))
@@ -180,7 +192,7 @@ class UserEditForm(FlaskForm):
         self.organisation_id.choices = _organisation_choices(user.organisation if user else None)
 
     def service_data(self) -> dict:
-        names = ("display_name", "phone", "role", "organisation_id", "active", "password")
+        names = ("display_name", "phone", "email", "role", "organisation_id", "active", "password")
         return {name: self[name].data for name in names if name in self}
 
 

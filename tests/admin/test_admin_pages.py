@@ -202,6 +202,18 @@ def test_a_disabled_user_can_no_longer_sign_in(as_admin, app, make_user):
     assert refused.status_code == 401
 
 
+def test_an_email_for_alerts_is_set_and_a_malformed_one_refused(as_admin, make_user):
+    nurse = make_user(Role.NURSE, display_name="Nurse Zhou")
+    form = {"display_name": "Nurse Zhou", "role": "nurse", "organisation_id": "", "active": "y"}
+    url = f"/admin/users/{nurse.id}/edit"
+    refused = post_form(as_admin, url, {**form, "email": "zhou at centre"})
+    assert refused.status_code == 422
+    assert "name@example.com" in field_error(html(refused), "email")
+    assert post_form(as_admin, url, {**form, "email": " zhou@gaohang.example "}).status_code == 303
+    db.session.expire_all()
+    assert nurse.email == "zhou@gaohang.example"
+
+
 def test_a_locked_account_shows_as_locked_and_enabling_clears_the_lock(as_admin, app, make_user):
     doctor = make_user(Role.DOCTOR, locked_until=utcnow() + timedelta(minutes=10))
     assert "Locked until" in html(as_admin.get(f"/admin/users?q={doctor.username}"))
