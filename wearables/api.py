@@ -13,10 +13,8 @@ from flask_smorest import Blueprint, abort
 from app.accounts.models import Role
 from app.extensions import limiter
 from app.policy import get_resident, roles_required
-from wearables import devices, ingest, rollups
-from wearables.formats import native, parser_for
+from wearables import devices, formats, ingest, rollups
 from wearables.metrics import METRICS, MalformedBody
-from wearables.models import ReadingSource
 from wearables.schemas import (
     BindSchema,
     DeviceQuerySchema,
@@ -62,13 +60,13 @@ class Ingest(MethodView):
         body = request.get_json(silent=True)
         if body is None:
             abort(400, message="the body is not JSON")
-        parse, source = parser_for(request.mimetype, body)
         try:
-            candidates, rejections = parse(body)
-            battery = native.battery(body) if source == ReadingSource.JSON else None
+            parsed = formats.parse(request.mimetype, body)
         except MalformedBody as exc:
             abort(400, message=str(exc))
-        return ingest.store(device, candidates, rejections, source, battery).as_dict()
+        return ingest.store(
+            device, parsed.candidates, parsed.rejections, parsed.source, parsed.battery
+        ).as_dict()
 
 
 @blp.route("/devices")

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.extensions import db
-from wearables import devices, ingest
-from wearables.formats import native, parser_for
+from wearables import devices, formats, ingest
 from wearables.metrics import MalformedBody
 from wearables.models import DeadLetter, DeadLetterReason, Device, ReadingSource
 
@@ -85,13 +84,13 @@ def _device(body, topic: str, known: dict) -> Device | DeadLetterReason:
 
 def _store(topic: str, body, device: Device) -> Outcome:
     mimetype = "application/fhir+json" if "resourceType" in body else "application/json"
-    parse, source = parser_for(mimetype, body)
     try:
-        candidates, rejections = parse(body)
-        battery = native.battery(body) if source == ReadingSource.JSON else None
+        parsed = formats.parse(mimetype, body)
     except MalformedBody as exc:
         return _keep(topic, json.dumps(body), DeadLetterReason.MALFORMED, str(exc), device)
-    result = ingest.store(device, candidates, rejections, ReadingSource.MQTT, battery)
+    result = ingest.store(
+        device, parsed.candidates, parsed.rejections, ReadingSource.MQTT, parsed.battery
+    )
     if result.rejected:
         detail = json.dumps(result.as_dict()["rejected"], ensure_ascii=False)
         _keep(topic, json.dumps(body), DeadLetterReason.REJECTED_READINGS, detail, device)

@@ -1,6 +1,9 @@
 """The formats devices send readings in; each parser returns candidates and rejections."""
 
+from dataclasses import dataclass
+
 from wearables.formats import native
+from wearables.metrics import Candidate, Rejection
 from wearables.models import ReadingSource
 
 
@@ -18,3 +21,20 @@ def parser_for(mimetype: str, body):
 
         return omh.parse, ReadingSource.OMH
     return native.parse, ReadingSource.JSON
+
+
+@dataclass(frozen=True)
+class Parsed:
+    candidates: list[Candidate]
+    rejections: list[Rejection]
+    source: ReadingSource
+    battery: int | None  # only Kangyang's own JSON carries it
+
+
+def parse(mimetype: str, body) -> Parsed:
+    """A body in any accepted format, as HTTP and MQTT ingest both read it. Raises
+    MalformedBody when the body as a whole cannot be read."""
+    parser, source = parser_for(mimetype, body)
+    candidates, rejections = parser(body)
+    battery = native.battery(body) if source == ReadingSource.JSON else None
+    return Parsed(candidates, rejections, source, battery)
