@@ -56,8 +56,10 @@ test: install translations lint
 
 # The same suite on PostgreSQL (CI runs both); needs a server at TEST_DATABASE_URL.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Tests marked `media` run their live servers on SQLite files whatever the database, so they
+# run once, in `make test`.
 test-postgres: install translations
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m "not media" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@
 Production refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY: there is no fallback.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -164,6 +165,34 @@ class Config:
     # The address people open links in messages at (e-mail and SMS have no request to ask).
     PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
 
+    # Video visits (telecall/): lengths per visit type, the booking grid, join-link windows.
+    VISIT_LENGTH_MINUTES = {
+        "video_consult": _env_int("VISIT_CONSULT_MINUTES", 20),
+        "online_revisit": _env_int("VISIT_REVISIT_MINUTES", 15),
+        "remote_follow_up": _env_int("VISIT_FOLLOW_UP_MINUTES", 20),
+    }
+    VISIT_SLOT_MINUTES = _env_int("VISIT_SLOT_MINUTES", 5)
+    VISIT_BOOKING_DAYS = _env_int("VISIT_BOOKING_DAYS", 28)  # how far ahead residents may book
+    VISIT_JOIN_EARLY_MINUTES = _env_int("VISIT_JOIN_EARLY_MINUTES", 30)
+    VISIT_JOIN_GRACE_MINUTES = _env_int("VISIT_JOIN_GRACE_MINUTES", 60)
+    VISIT_REMINDER_SOON_MINUTES = _env_int("VISIT_REMINDER_SOON_MINUTES", 15)
+    # ICE servers for the browsers: a JSON list of RTCIceServer objects. None by default:
+    # a public STUN server is never used unless configured here.
+    ICE_SERVERS = _env("ICE_SERVERS", "[]")
+    # TURN with time-limited credentials (coturn's REST API: static-auth-secret).
+    TURN_URLS = _env("TURN_URLS", "")
+    TURN_SECRET = _env("TURN_SECRET")
+    TURN_TTL_SECONDS = _env_int("TURN_TTL_SECONDS", 4 * 3600)
+    # The media process (python -m telecall.media): echo, recording. `flask serve` starts
+    # one in a thread when MEDIA_EMBEDDED is on.
+    MEDIA_URL = _env("MEDIA_URL", "http://127.0.0.1:8765")
+    MEDIA_SECRET = _env("MEDIA_SECRET")
+    # Where the media process reaches the web (its recorder joins calls); PUBLIC_URL if unset.
+    MEDIA_CALLBACK_URL = _env("MEDIA_CALLBACK_URL")
+    MEDIA_EMBEDDED = _env_bool("MEDIA_EMBEDDED", True)
+    RECORDINGS_DIR = _env("RECORDINGS_DIR", str(BASE_DIR / "instance" / "recordings"))
+    RECORDING_RETENTION_DAYS = _env_int("RECORDING_RETENTION_DAYS", 90)
+
     # The scheduler runs in exactly one process: a thread of `flask serve` on the embedded
     # default, or `flask scheduler` in production.
     SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)
@@ -171,9 +200,23 @@ class Config:
     @classmethod
     def check(cls) -> None:
         """Refuse settings that cannot run; subclasses add their own rules."""
+        _check_ice_servers(cls.ICE_SERVERS)
         if cls.READINGS_RETENTION_DAYS <= cls.INGEST_MAX_AGE_DAYS:
             # a reading could arrive for an hour whose other readings are already gone
             raise ConfigError("READINGS_RETENTION_DAYS must be longer than INGEST_MAX_AGE_DAYS")
+
+
+def _check_ice_servers(text: str) -> None:
+    """ICE_SERVERS must be a JSON list of RTCIceServer objects: a typo would otherwise break
+    every call join at run time."""
+    try:
+        servers = json.loads(text or "[]")
+    except ValueError:
+        raise ConfigError("ICE_SERVERS is not valid JSON") from None
+    if not isinstance(servers, list) or not all(
+        isinstance(s, dict) and s.get("urls") for s in servers
+    ):
+        raise ConfigError('ICE_SERVERS must be a JSON list of objects with "urls"')
 
 
 class DevelopmentConfig(Config):
@@ -184,6 +227,7 @@ class DevelopmentConfig(Config):
     FIELD_ENCRYPTION_KEY = _env(
         "FIELD_ENCRYPTION_KEY", "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1zZWNyZXQhISE="
     )
+    MEDIA_SECRET = _env("MEDIA_SECRET", "dev-only-media-secret")
 
 
 class TestingConfig(DevelopmentConfig):
@@ -201,6 +245,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
+    MEDIA_EMBEDDED = _env_bool("MEDIA_EMBEDDED", False)  # production runs its own media process
 
     @classmethod
     def check(cls) -> None:

@@ -80,6 +80,10 @@ def _register_blueprints(app: Flask) -> None:
     from referral.routes import bp as referral_pages
     from referral.stats_api import blp as referral_stats_api
     from referral.stats_routes import bp as referral_stats_pages
+    from telecall.api import blp as visits_api
+    from telecall.call_api import blp as call_api
+    from telecall.call_routes import bp as call_pages
+    from telecall.routes import bp as visit_pages
     from wearables.api import blp as wearables_api
     from wearables.dead_letters_api import blp as dead_letters_api
     from wearables.device_routes import bp as device_pages
@@ -97,6 +101,8 @@ def _register_blueprints(app: Flask) -> None:
         device_pages,
         alert_link_pages,
         alert_pages,
+        visit_pages,
+        call_pages,
     )
     for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
@@ -115,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
         scores_api,
         alerts_api,
         rules_api,
+        visits_api,
+        call_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

@@ -102,6 +102,7 @@ def serve(host, port):
         sched = scheduler.build(app)
         sched.start()
         click.echo(f"Scheduler started with jobs: {', '.join(j.id for j in sched.get_jobs())}")
+    media = _start_embedded_media(app)
     click.echo(f"Kangyang is at http://{host}:{port}/")
     try:
         # Werkzeug directly: Flask refuses app.run() inside its own CLI. No reloader, since
@@ -110,3 +111,27 @@ def serve(host, port):
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
+        if media is not None:
+            media.stop()
+
+
+def _start_embedded_media(app):
+    """The media process's server (device-check echo, recording) in a thread of its own,
+    on the embedded default; production runs `python -m telecall.media` instead."""
+    if not app.config["MEDIA_EMBEDDED"]:
+        return None
+    from urllib.parse import urlsplit
+
+    from telecall import ice
+    from telecall.media.embedded import start_in_thread
+
+    address = urlsplit(app.config["MEDIA_URL"])
+    with app.app_context():
+        servers = ice.configured()
+    try:
+        media = start_in_thread(address.hostname, address.port, app.config["MEDIA_SECRET"], servers)
+    except (RuntimeError, ValueError, OSError) as exc:
+        click.echo(f"Media server not started ({exc}): the device check and recording are off")
+        return None
+    click.echo(f"Media server (echo, recording) at {media.url}")
+    return media

@@ -234,7 +234,7 @@ def seed() -> bool:
     free slots in the coming days."""
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.code == MARKER_CODE)):
         added_slots = _referral_slots() > 0
-        return _demo_alert() or added_slots
+        return _demo_alert() | _demo_visits() or added_slots
     orgs = _organisations()
     people = _people(orgs)
     demo_residents = _residents(orgs, people)
@@ -257,8 +257,15 @@ def seed() -> bool:
     _contracts(orgs, people, demo_residents)
     _referral_slots()
     _demo_alert()
+    _demo_visits()
     db.session.flush()
     return True
+
+
+def _demo_visits() -> bool:
+    from telecall.demo import seed_visits
+
+    return seed_visits()
 
 
 def _demo_alert() -> bool:

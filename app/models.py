@@ -35,4 +35,15 @@ from referral.models import (  # noqa: F401, E402
     ReferralMessage,
     ReferralReturn,
 )
+from telecall.models import (  # noqa: F401, E402
+    Availability,
+    AvailabilityException,
+    QualitySample,
+    Recording,
+    RecordingConsent,
+    Signal,
+    SlotClaim,
+    Visit,
+    VisitParticipant,
+)
 from wearables.models import Device, Reading  # noqa: F401, E402

@@ -24,6 +24,7 @@ JOB_MODULES = (
     "referral.jobs",
     "wearables.jobs",
     "app.alerts.jobs",
+    "telecall.jobs",
 )
 
 

@@ -177,3 +177,28 @@ def make_resident_user(make_user):
         return make_user(Role.RESIDENT, resident_id=resident.id, **kw)
 
     return _make
+
+
+@pytest.fixture
+def make_contract():
+    def _make(resident, team, requested_by, days: int = 365, **kw):
+        """A contract in force from today for `days` (the figures read its active days)."""
+        from app.contracts.models import Contract, ContractStatus, ServicePackage
+
+        ends = local_today() + timedelta(days=days)
+        contract = Contract(
+            resident=resident,
+            team=team,
+            package=kw.pop("package", ServicePackage.ELDERLY),
+            status=ContractStatus.ACTIVE,
+            start_date=local_today(),
+            end_date=ends,
+            active_from=local_today(),
+            active_until=ends,
+            requested_by_id=requested_by.id,
+            **kw,
+        )
+        db.session.add(contract)
+        return contract
+
+    return _make

@@ -5,8 +5,10 @@ the matrix grows with every capability.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from flask import current_app
 
 from app import idcard
 from app.accounts.models import TEAM_ROLES, Organisation, OrganisationKind, Role, TeamMemberRole
@@ -26,6 +28,17 @@ from referral.models import (
     ReferralStatus,
     Urgency,
 )
+from telecall.models import (
+    AvailabilityException,
+    ExceptionKind,
+    ParticipantRole,
+    Recording,
+    RecordingStatus,
+    Visit,
+    VisitParticipant,
+    VisitType,
+)
+from telecall.tokens import make_token, new_nonce
 from tests.conftest import sign_in
 from wearables.models import Device, DeviceKind, DeviceStatus
 
@@ -51,6 +64,7 @@ class Route:
     scoped: bool = False
     body: object = None  # callable(world) -> dict
     ends_at_login: bool = False  # signing out lands on the sign-in page
+    headers: object = None  # callable(world) -> dict, e.g. a join link's token
 
     @property
     def is_api(self) -> bool:
@@ -159,6 +173,135 @@ ALERT_ACTORS = frozenset({Role.CAREGIVER, Role.DOCTOR, Role.NURSE, Role.ADMIN})
 
 def _snooze_body(w):
     return {"until": (utcnow() + timedelta(hours=1)).isoformat()}
+
+
+# --- video visits ---------------------------------------------------------------------------
+# Who books, moves and cancels: the resident, a caregiver with care scope (the world's has
+# proxy), the team's doctors and nurses. Only the team runs a visit (end, invite, record).
+VISIT_USERS = frozenset({Role.RESIDENT, Role.CAREGIVER, Role.DOCTOR, Role.NURSE})
+CLINICIAN_AND_ADMIN_AVAILABILITY = frozenset({Role.DOCTOR, Role.ADMIN})
+
+
+def _visit(w):
+    """A video visit of team A's resident with its lead doctor, starting in 10 minutes (the
+    room is open), with the resident's and the doctor's seats (made on first use). The
+    world's contract is only requested, so booking and moving answer 422 (not signed)."""
+    if "visit" not in w:
+        start = utcnow().replace(microsecond=0) + timedelta(minutes=10)
+        visit = Visit(
+            resident=w["target"],
+            team=w["team"],
+            doctor_id=w[Role.DOCTOR].id,
+            visit_type=VisitType.VIDEO_CONSULT,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=20),
+            booked_by_id=w[Role.RESIDENT].id,
+        )
+        db.session.add(visit)
+        for role, user in (
+            (ParticipantRole.RESIDENT, w[Role.RESIDENT]),
+            (ParticipantRole.DOCTOR, w[Role.DOCTOR]),
+        ):
+            db.session.add(
+                VisitParticipant(
+                    visit=visit,
+                    role=role,
+                    user_id=user.id,
+                    display_name=user.display_name,
+                    token_nonce=new_nonce(),
+                )
+            )
+        db.session.flush()
+        w["visit"] = visit
+    return w["visit"]
+
+
+def _seat(w, role=ParticipantRole.RESIDENT):
+    return next(p for p in _visit(w).participants if p.role == role)
+
+
+def _visit_page(suffix: str = ""):
+    return lambda w: f"/visits/{_visit(w).id}{suffix}"
+
+
+def _visit_api(suffix: str = ""):
+    return lambda w: f"/api/v1/visits/{_visit(w).id}{suffix}"
+
+
+def _join_headers(w):
+    """The resident's join link: the call API's only credential (anyone holding it)."""
+    return {"X-Join-Token": make_token(_seat(w))}
+
+
+def _recorder_headers(w):
+    """The media process's recorder in the visit, for a recording that has not started."""
+    if "recorder" not in w:
+        visit = _visit(w)
+        recorder = VisitParticipant(
+            visit=visit,
+            role=ParticipantRole.RECORDER,
+            display_name="recorder",
+            token_nonce=new_nonce(),
+        )
+        db.session.add(recorder)
+        db.session.flush()
+        db.session.add(
+            Recording(
+                visit_id=visit.id,
+                recorder_participant_id=recorder.id,
+                file_name="matrix-missing.mkv",
+                started_by_id=w[Role.DOCTOR].id,
+                purge_after=local_today() + timedelta(days=90),
+            )
+        )
+        db.session.flush()
+        w["recorder"] = recorder
+    return {"X-Join-Token": make_token(w["recorder"])}
+
+
+def _recording_file(w):
+    """A finished recording of the visit, its file in RECORDINGS_DIR (made on first use)."""
+    if "recording" not in w:
+        folder = Path(current_app.config["RECORDINGS_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "matrix.mkv").write_bytes(b"\x1a\x45\xdf\xa3")
+        w["recording"] = Recording(
+            visit_id=_visit(w).id,
+            file_name="matrix.mkv",
+            status=RecordingStatus.FINISHED,
+            started_by_id=w[Role.DOCTOR].id,
+            purge_after=local_today() + timedelta(days=90),
+        )
+        db.session.add(w["recording"])
+        db.session.flush()
+    return f"/visits/{_visit(w).id}/recordings/{w['recording'].id}"
+
+
+def _availability_exception(w):
+    """A closed day of team A's lead doctor (made on first use); only they remove it."""
+    if "closed_day" not in w:
+        w["closed_day"] = AvailabilityException(
+            doctor_id=w[Role.DOCTOR].id,
+            team_id=w["team"].id,
+            on_date=local_today() + timedelta(days=1),
+            kind=ExceptionKind.CLOSED,
+        )
+        db.session.add(w["closed_day"])
+        db.session.flush()
+    return w["closed_day"].id
+
+
+def _booking_body(w):
+    return {
+        "resident_id": w["target"].id,
+        "doctor_id": w[Role.DOCTOR].id,
+        "visit_type": "video_consult",
+        "starts_at": (utcnow() + timedelta(days=1)).replace(microsecond=0).isoformat(),
+    }
+
+
+def _offer_body(w):
+    return {"sdp": "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\n", "type": "offer"}
 
 
 R = Route
@@ -1207,6 +1350,233 @@ ROUTES = [
         body=lambda w: {},
     ),
     R("alerts.static", "GET", lambda w: "/alerts/static/alerts.js", PUBLIC),
+    # video visits: the JSON API (w["visit"]: team A's resident, booked with its lead doctor)
+    R("visits_api.Weekly", "GET", lambda w: "/api/v1/availability", TEAM_STAFF),
+    R(
+        "visits_api.Weekly",
+        "PUT",
+        lambda w: "/api/v1/availability",
+        TEAM_AND_ADMIN,  # an administrator is told they take no visits (422)
+        body=lambda w: {"team_id": w["team"].id, "windows": []},
+    ),
+    R(
+        "visits_api.add_exception",
+        "POST",
+        lambda w: "/api/v1/availability/exceptions",
+        TEAM_AND_ADMIN,
+        body=lambda w: {
+            "team_id": w["team"].id,
+            "on_date": (local_today() + timedelta(days=2)).isoformat(),
+            "kind": "closed",
+        },
+    ),
+    R(
+        "visits_api.remove_exception",
+        "DELETE",
+        lambda w: f"/api/v1/availability/exceptions/{_availability_exception(w)}",
+        CLINICIAN_AND_ADMIN_AVAILABILITY,
+        scoped=True,
+    ),
+    R(
+        "visits_api.slots",
+        "GET",
+        lambda w: f"/api/v1/visit-slots?resident_id={w['target'].id}&visit_type=video_consult",
+        VISIT_USERS,
+        scoped=True,
+    ),
+    R("visits_api.Visits", "GET", lambda w: "/api/v1/visits", ALL),
+    R(
+        "visits_api.Visits",
+        "POST",
+        lambda w: "/api/v1/visits",
+        VISIT_USERS,
+        scoped=True,
+        body=_booking_body,
+    ),
+    R("visits_api.visit_detail", "GET", _visit_api(), RECORD_READERS, scoped=True),
+    R(
+        "visits_api.reschedule",
+        "POST",
+        _visit_api("/reschedule"),
+        VISIT_USERS,
+        scoped=True,
+        body=lambda w: {"starts_at": _booking_body(w)["starts_at"]},
+    ),
+    R(
+        "visits_api.cancel",
+        "POST",
+        _visit_api("/cancel"),
+        VISIT_USERS,
+        scoped=True,
+        body=lambda w: {"reason": "matrix"},
+    ),
+    R("visits_api.end", "POST", _visit_api("/end"), TEAM_STAFF, scoped=True),
+    R(
+        "visits_api.save_form",
+        "PUT",
+        _visit_api("/form"),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"condition": "hypertension", "classification": "satisfactory"},
+    ),
+    R(
+        "visits_api.save_notes",
+        "PUT",
+        _visit_api("/notes"),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"notes": "matrix"},
+    ),
+    R(
+        "visits_api.invite",
+        "POST",
+        _visit_api("/participants"),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"role": "interpreter", "display_name": "matrix"},
+    ),
+    R(
+        "visits_api.remove",
+        "DELETE",
+        lambda w: f"/api/v1/visits/{_visit(w).id}/participants/{_seat(w).id}",
+        TEAM_STAFF,
+        scoped=True,
+    ),
+    R("visits_api.start_recording", "POST", _visit_api("/recordings"), TEAM_STAFF, scoped=True),
+    R("visits_api.stop_recording", "DELETE", _visit_api("/recordings"), TEAM_STAFF, scoped=True),
+    # signed in, or holding a join link; no media process here, so a 503 for whoever passes
+    R(
+        "visits_api.device_check",
+        "POST",
+        lambda w: "/api/v1/device-check/offer",
+        ALL,
+        body=_offer_body,
+    ),
+    # the call API: the join link's token is the credential, whoever sends it
+    R(
+        "call_api.join",
+        "POST",
+        lambda w: "/api/v1/call/join",
+        PUBLIC,
+        body=lambda w: {"client": "browser"},
+        headers=_join_headers,
+    ),
+    R("call_api.events", "GET", lambda w: "/api/v1/call/events", PUBLIC, headers=_join_headers),
+    R(
+        "call_api.signal",
+        "POST",
+        lambda w: "/api/v1/call/signal",
+        PUBLIC,
+        body=lambda w: {
+            "to": _seat(w, ParticipantRole.DOCTOR).id,
+            "kind": "offer",
+            "payload": {"type": "offer", "sdp": "v=0"},
+        },
+        headers=_join_headers,
+    ),
+    R("call_api.leave", "POST", lambda w: "/api/v1/call/leave", PUBLIC, headers=_join_headers),
+    R(
+        "call_api.quality",
+        "POST",
+        lambda w: "/api/v1/call/quality",
+        PUBLIC,
+        body=lambda w: {"rtt_ms": 50},
+        headers=_join_headers,
+    ),
+    R("call_api.consent", "POST", lambda w: "/api/v1/call/consent", PUBLIC, headers=_join_headers),
+    R(
+        "call_api.withdraw",
+        "DELETE",
+        lambda w: "/api/v1/call/consent",
+        PUBLIC,
+        headers=_join_headers,
+    ),
+    # the recorder reports its file (missing here: 422 for whoever holds its token)
+    R(
+        "call_api.recording_finished",
+        "POST",
+        lambda w: "/api/v1/call/recording-finished",
+        PUBLIC,
+        body=lambda w: {"bytes": 4, "sha256": "0" * 64, "seconds": 1.0},
+        headers=_recorder_headers,
+    ),
+    # video-visit pages: the workbench sends the resident's side to their own page
+    R("visits.static", "GET", lambda w: "/visits/static/visits.css", PUBLIC),
+    R("visits.workbench", "GET", lambda w: "/visits/", VISIT_USERS),
+    R("visits.mine", "GET", lambda w: "/visits/mine", frozenset({Role.RESIDENT, Role.CAREGIVER})),
+    R("visits.waiting_json", "GET", lambda w: "/visits/waiting.json", TEAM_STAFF),
+    R(
+        "visits.book_pick",
+        "GET",
+        lambda w: f"/visits/book?resident_id={w['target'].id}",
+        TEAM_STAFF,
+    ),
+    R("visits.book", "GET", lambda w: f"/visits/book/{w['target'].id}", VISIT_USERS, scoped=True),
+    R(
+        "visits.book",
+        "POST",
+        lambda w: f"/visits/book/{w['target'].id}",
+        VISIT_USERS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("visits.booked", "GET", _visit_page("/booked"), RECORD_READERS, scoped=True),
+    R("visits.record", "GET", _visit_page(), RECORD_READERS, scoped=True),
+    R("visits.reschedule", "GET", _visit_page("/reschedule"), VISIT_USERS, scoped=True),
+    R(
+        "visits.reschedule",
+        "POST",
+        _visit_page("/reschedule"),
+        VISIT_USERS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("visits.cancel", "GET", _visit_page("/cancel"), VISIT_USERS, scoped=True),
+    R("visits.cancel", "POST", _visit_page("/cancel"), VISIT_USERS, scoped=True, body=lambda w: {}),
+    R("visits.invite", "POST", _visit_page("/invite"), TEAM_STAFF, scoped=True, body=lambda w: {}),
+    # the resident cannot be removed: the team is told so (422)
+    R(
+        "visits.remove_participant",
+        "POST",
+        lambda w: f"/visits/{_visit(w).id}/participants/{_seat(w).id}/remove",
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R("visits.end", "POST", _visit_page("/end"), TEAM_STAFF, scoped=True, body=lambda w: {}),
+    R("visits.recording_file", "GET", _recording_file, TEAM_STAFF, scoped=True),
+    R("visits.availability_edit", "GET", lambda w: "/visits/availability", TEAM_STAFF),
+    R(
+        "visits.availability_weekly",
+        "POST",
+        lambda w: f"/visits/availability/{w['team'].id}/weekly",
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "visits.availability_exception",
+        "POST",
+        lambda w: f"/visits/availability/{w['team'].id}/exceptions",
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    R(
+        "visits.availability_exception_remove",
+        "POST",
+        lambda w: f"/visits/availability/exceptions/{_availability_exception(w)}/remove",
+        DOCTORS,
+        scoped=True,
+        body=lambda w: {},
+    ),
+    # the call pages: a join link needs no sign-in; the team opens its seat from the workbench
+    R("call.static", "GET", lambda w: "/visits/call-static/call.js", PUBLIC),
+    R("call.link_page", "GET", lambda w: f"/v/{make_token(_seat(w))}", PUBLIC),
+    R("call.link_check", "GET", lambda w: f"/v/{make_token(_seat(w))}/check", PUBLIC),
+    R("call.my_check", "GET", lambda w: "/visits/check", ALL),
+    R("call.doctor_call", "GET", _visit_page("/call"), TEAM_STAFF, scoped=True),
+    R("call.vitals", "GET", _visit_page("/call/vitals"), TEAM_STAFF, scoped=True),
 ]
 
 
@@ -1315,7 +1685,7 @@ def world(make_team, make_org, make_user, make_resident, make_resident_user, mak
 def call(client, route: Route, world, user):
     path = route.path(world)
     body = route.body(world) if route.body else None
-    headers = {}
+    headers = dict(route.headers(world)) if route.headers else {}
     if user is not None and user.role == Role.ADMIN:
         headers["X-Access-Reason"] = REASON
         if not route.is_api:
@@ -1350,9 +1720,12 @@ def refused(response) -> bool:
 
 
 @pytest.fixture
-def matrix_client(app, monkeypatch):
+def matrix_client(app, monkeypatch, tmp_path):
     # CSRF has its own tests; here every POST must reach the access decision.
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    # No media process: the device check answers 503 at once (port 9 is "discard").
+    monkeypatch.setitem(app.config, "MEDIA_URL", "http://127.0.0.1:9")
+    monkeypatch.setitem(app.config, "RECORDINGS_DIR", str(tmp_path))
     return app.test_client
 
 

@@ -33,3 +33,19 @@ def test_production_cookies_are_secure(monkeypatch):
 def test_unknown_config_name_is_refused():
     with pytest.raises(ConfigError, match="KANGYANG_CONFIG"):
         create_app("staging")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("[{", "not valid JSON"),
+        ('{"urls": "stun:x"}', "JSON list"),
+        ('[{"url": "x"}]', "JSON list"),
+    ],
+)
+def test_ice_servers_that_would_break_every_call_are_refused_at_start(monkeypatch, value, reason):
+    from config import TestingConfig
+
+    monkeypatch.setattr(TestingConfig, "ICE_SERVERS", value)
+    with pytest.raises(ConfigError, match=reason):
+        create_app("testing")

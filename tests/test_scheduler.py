@@ -21,6 +21,10 @@ def test_jobs_have_fixed_ids_and_run_one_at_a_time(app):
         "wearables.check_silent_devices",
         "alerts.escalate",
         "alerts.deliver",
+        "visits.remind",
+        "visits.close_past",
+        "visits.watch_recordings",
+        "visits.purge_recordings",
     }
     for job in jobs.values():
         assert job.coalesce is True

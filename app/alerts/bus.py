@@ -1,9 +1,10 @@
 """The bus that wakes open event streams: in-process on the embedded default, Redis pub/sub
 when ALERT_BUS_URL is set (several gunicorn workers).
 
-It carries only "look again" pings with a user id; the database is the source of truth, so
-a lost ping loses nothing (the stream reads what it has not sent yet on the next wake-up or
-heartbeat). Pings are published after the transaction that wrote the deliveries commits.
+It carries only "look again" pings with an id (a user's, on the alerts channel; a call
+participant's, on the calls channel of telecall/signalling.py); the database is the source
+of truth, so a lost ping loses nothing (the stream reads what it has not sent yet on the
+next wake-up or heartbeat). Pings are published after the transaction that wrote them commits.
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ class LocalBus:
 class RedisBus(LocalBus):
     """Several processes: pings go through Redis; a listener thread feeds the local bus."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, channel: str = CHANNEL):
         super().__init__()
         import redis
 
+        self._channel = channel
         self._redis = redis.Redis.from_url(url)
         # Subscribed before the first stream reads the database, so that a ping published
         # between that read and a later subscription is not lost.
@@ -66,11 +68,11 @@ class RedisBus(LocalBus):
         self._listener.start()
 
     def publish(self, user_ids) -> None:
-        self._redis.publish(CHANNEL, json.dumps(list(user_ids)))
+        self._redis.publish(self._channel, json.dumps(list(user_ids)))
 
     def _subscribe(self):
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(CHANNEL)
+        pubsub.subscribe(self._channel)
         return pubsub
 
     def _listen(self) -> None:
@@ -86,22 +88,23 @@ class RedisBus(LocalBus):
                 threading.Event().wait(1)
 
 
-_buses: dict[str, LocalBus] = {}
+_buses: dict[tuple[str, str], LocalBus] = {}
 _buses_lock = threading.Lock()
 
 
-def get_bus() -> LocalBus:
+def get_bus(channel: str = CHANNEL) -> LocalBus:
     url = current_app.config.get("ALERT_BUS_URL") or "local"
     with _buses_lock:
-        if url not in _buses:
-            _buses[url] = LocalBus() if url == "local" else RedisBus(url)
-        return _buses[url]
+        if (url, channel) not in _buses:
+            bus = LocalBus() if url == "local" else RedisBus(url, channel)
+            _buses[(url, channel)] = bus
+        return _buses[(url, channel)]
 
 
-def ping_after_commit(user_ids) -> None:
-    """Wake these users' streams once the current transaction has committed."""
-    pending = db.session.info.setdefault(_PENDING_KEY, set())
-    pending.update(user_ids)
+def ping_after_commit(ids, channel: str = CHANNEL) -> None:
+    """Wake these streams (users' on the alerts channel) once the transaction has committed."""
+    pending = db.session.info.setdefault(_PENDING_KEY, {})
+    pending.setdefault(channel, set()).update(ids)
 
 
 @sa.event.listens_for(sa.orm.Session, "after_commit")
@@ -111,11 +114,11 @@ def _publish_pending(session) -> None:
     if session.in_nested_transaction():
         return
     pending = session.info.pop(_PENDING_KEY, None)
-    if pending:
+    for channel, ids in (pending or {}).items():
         try:
-            get_bus().publish(sorted(pending))
+            get_bus(channel).publish(sorted(ids))
         except Exception:  # noqa: BLE001 (a lost ping loses nothing: streams poll too)
-            log.exception("alert bus: publish failed")
+            log.exception("bus: publish failed")
 
 
 @sa.event.listens_for(sa.orm.Session, "after_rollback")

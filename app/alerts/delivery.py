@@ -221,7 +221,7 @@ def backoff(attempts: int) -> timedelta:
 # --- composing ---------------------------------------------------------------------------
 
 
-def _locale_of(user: User | None) -> str:
+def locale_of(user: User | None) -> str:
     config = current_app.config
     if user is not None and user.locale in config["LANGUAGES"]:
         return user.locale
@@ -241,7 +241,7 @@ def facts(alert: Alert) -> dict:
 def compose(delivery: AlertDelivery, stamp: datetime) -> Outgoing:
     alert = delivery.alert
     if delivery.channel == Channel.EMAIL:
-        with force_locale(_locale_of(delivery.user)):
+        with force_locale(locale_of(delivery.user)):
             return Outgoing(delivery.id, delivery.channel, email=_email(delivery, alert, stamp))
     with force_locale(MESSAGE_LOCALE):
         told = facts(alert)
@@ -297,13 +297,13 @@ def send(outgoing: Outgoing) -> str | None:
     """Send one message: None when it went, else why not (no personal data)."""
     try:
         if outgoing.channel == Channel.EMAIL:
-            return _send_email(outgoing.email)
+            return send_email(outgoing.email)
         return _post_webhook(outgoing.payload)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         return _describe(exc)
 
 
-def _send_email(message: EmailMessage) -> str | None:
+def send_email(message: EmailMessage) -> str | None:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         return "MAIL_SERVER is not set"

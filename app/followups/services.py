@@ -58,3 +58,19 @@ def due_for_teams(team_ids, until) -> list[FollowUp]:
 def for_source(source: FollowUpSource, source_id: int) -> list[FollowUp]:
     query = sa.select(FollowUp).where(FollowUp.source == source, FollowUp.source_id == source_id)
     return list(db.session.scalars(query.order_by(FollowUp.due_date)).all())
+
+
+def complete(follow_up: FollowUp, actor: User | None, mode: FollowUpMode, done_at, visit_id=None):
+    """The contact took place (by `mode`, which may differ from the one planned)."""
+    before = follow_up.status
+    follow_up.status, follow_up.mode, follow_up.done_at = FollowUpStatus.DONE, mode, done_at
+    record_event(
+        "follow_up",
+        follow_up.id,
+        "follow_up.done",
+        before,
+        FollowUpStatus.DONE,
+        actor=actor,
+        data={"mode": mode.value, "visit_id": visit_id},
+    )
+    return follow_up

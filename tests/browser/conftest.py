@@ -57,7 +57,9 @@ def live_server(tmp_path_factory):
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: an open sync Playwright keeps an event loop running in this
+# thread, and later tests that call asyncio.run() (the media process's) would trip over it.
+@pytest.fixture(scope="module")
 def browser():
     reason = _browser_missing_reason()
     if reason:
