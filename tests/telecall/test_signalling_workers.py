@@ -105,12 +105,14 @@ class CallStream:
 
 
 @pytest.fixture
-def two_workers(fresh_database, make_team, make_resident, make_resident_user, make_link):
+def two_workers(
+    fresh_database, make_team, make_resident, make_resident_user, make_link, make_contract
+):
     redis_client = _require_redis()
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=fresh_database)
     with app.app_context():
         upgrade()
-        world = population(make_team, make_resident, make_resident_user, make_link)
+        world = population(make_team, make_resident, make_resident_user, make_link, make_contract)
         visit = booking.book(
             db.session.get(User, world["bookers"][0]),
             db.session.get(Resident, world["resident"]),
