@@ -59,6 +59,7 @@ def _security_schemes() -> dict:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import referral.followup_drafts  # noqa: F401 (registers the follow-ups' referral drafter)
     from app.accounts.api import blp as accounts_api
     from app.admin.routes import bp as admin_pages
     from app.alerts.api import blp as alerts_api
@@ -70,6 +71,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.contracts.routes import bp as contract_pages
     from app.contracts.stats_api import blp as contracts_stats_api
     from app.extensions import api, csrf
+    from app.followups.api import blp as followups_api
+    from app.followups.routes import bp as followup_pages
     from app.notifications.routes import bp as notification_pages
     from app.notifications.routes import register_context as notifications_context
     from app.residents.api import blp as residents_api
@@ -103,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         alert_pages,
         visit_pages,
         call_pages,
+        followup_pages,
     )
     for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
@@ -123,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         rules_api,
         visits_api,
         call_api,
+        followups_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

@@ -234,7 +234,7 @@ def seed() -> bool:
     free slots in the coming days."""
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.code == MARKER_CODE)):
         added_slots = _referral_slots() > 0
-        return _demo_alert() | _demo_visits() or added_slots
+        return _demo_alert() | _demo_visits() | _demo_follow_ups() or added_slots
     orgs = _organisations()
     people = _people(orgs)
     demo_residents = _residents(orgs, people)
@@ -258,8 +258,17 @@ def seed() -> bool:
     _referral_slots()
     _demo_alert()
     _demo_visits()
+    _demo_follow_ups()
     db.session.flush()
     return True
+
+
+def _demo_follow_ups() -> bool:
+    """What the follow-up jobs would plan tonight: the chronic-disease schedules and the
+    yearly checks of the signed residents, so the team's worklist has something to show."""
+    from app.followups import schedule
+
+    return schedule.plan_schedules() + schedule.plan_annual_checks() > 0
 
 
 def _demo_visits() -> bool:

@@ -21,6 +21,7 @@ JOB_MODULES = (
     "app.auth.jobs",
     "app.residents.jobs",
     "app.contracts.jobs",
+    "app.followups.jobs",
     "referral.jobs",
     "wearables.jobs",
     "app.alerts.jobs",

@@ -11,6 +11,7 @@ from marshmallow import fields
 from app.accounts.models import Role, User
 from app.errors import N_, InvalidInput, NotFound
 from app.extensions import db
+from app.followups.schemas import FollowUpFormSchema
 from app.policy import get_resident, roles_required
 from app.schemas_common import SelectPage
 from app.timeutil import local_today
@@ -22,7 +23,6 @@ from telecall.schemas import (
     CancelSchema,
     DeviceCheckOfferSchema,
     ExceptionSchema,
-    FollowUpFormSchema,
     InviteSchema,
     NotesSchema,
     ParticipantSchema,

@@ -21,6 +21,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+# The follow-up form's words live with follow-ups; the visit pages show the same form.
+from app.followups.labels import FORM_FIELDS, FORM_VALUES, form_rows  # noqa: F401
 from app.residents.forms import REQUIRED, FormWithServiceErrors, optional_int, optional_text, strip
 from telecall.models import (
     INVITABLE_ROLES,
@@ -80,84 +82,8 @@ WEEKDAYS = [
     _l("Sunday"),
 ]
 
-# The follow-up form (telecall.schemas.FollowUpFormSchema), in the order of the paper form.
-FORM_FIELDS = {
-    "condition": _l("Condition followed up"),
-    "symptoms": _l("Symptoms"),
-    "other_symptoms": _l("Other symptoms"),
-    "systolic": _l("Systolic blood pressure (mmHg)"),
-    "diastolic": _l("Diastolic blood pressure (mmHg)"),
-    "weight_kg": _l("Weight (kg)"),
-    "target_weight_kg": _l("Target weight (kg)"),
-    "heart_rate": _l("Heart rate (beats per minute)"),
-    "fasting_glucose": _l("Fasting glucose (mmol/L)"),
-    "cigarettes_per_day": _l("Cigarettes per day"),
-    "alcohol_liang_per_day": _l("Alcohol per day (liang)"),
-    "exercise_times_per_week": _l("Exercise (times per week)"),
-    "exercise_minutes": _l("Exercise (minutes each time)"),
-    "salt_intake": _l("Salt intake"),
-    "psychological_adjustment": _l("Psychological adjustment"),
-    "compliance": _l("Following the doctor's advice"),
-    "medication_adherence": _l("Taking medicine"),
-    "side_effects": _l("Side effects of medicine"),
-    "side_effects_detail": _l("Which side effects"),
-    "classification": _l("Classification of this follow-up"),
-    "next_visit_date": _l("Next follow-up"),
-}
-FORM_VALUES = {
-    "hypertension": _l("High blood pressure"),
-    "diabetes": _l("Type 2 diabetes"),
-    "none": _l("No symptoms"),
-    "headache_dizziness": _l("Headache, dizziness"),
-    "nausea_vomiting": _l("Nausea, vomiting"),
-    "blurred_vision_tinnitus": _l("Blurred vision, ringing ears"),
-    "breathing_difficulty": _l("Difficult breathing"),
-    "palpitations_chest_tightness": _l("Palpitations, tight chest"),
-    "nosebleed": _l("Nosebleed that will not stop"),
-    "numb_limbs": _l("Numb hands or feet"),
-    "swollen_ankles": _l("Swollen ankles"),
-    "thirst_hunger_urination": _l("Much thirst, hunger and urination"),
-    "infection": _l("Infection"),
-    "weight_loss": _l("Weight loss"),
-    "good": _l("Well"),
-    "fair": _l("Fair"),
-    "poor": _l("Poor"),
-    "light": _l("Light"),
-    "moderate": _l("Moderate"),
-    "heavy": _l("Heavy"),
-    "regular": _l("Regularly"),
-    "intermittent": _l("Now and then"),
-    "satisfactory": _l("Well controlled"),
-    "unsatisfactory": _l("Not well controlled"),
-    "side_effects": _l("Side effects of medicine"),
-    "complications": _l("Complications"),
-}
-YES, NO = _l("Yes"), _l("No")
 NOT_A_DAY = _l("Choose a day of the week.")
 STEP = {"step": 300}  # the booking grid's five minutes, for the browser's time picker
-
-
-def form_rows(form: dict | None) -> list[tuple[str, str]]:
-    """The saved follow-up form as (label, value) rows, in the reader's language."""
-    if not form:
-        return []
-    rows = []
-    for key, title in FORM_FIELDS.items():
-        value = form.get(key)
-        if value is None or value == "" or value == []:
-            continue
-        rows.append((str(title), _value_text(key, value)))
-    return rows
-
-
-def _value_text(key: str, value) -> str:
-    if isinstance(value, bool):
-        return str(YES if value else NO)
-    if key == "medication_adherence" and value == "none":
-        return str(_l("Not taking it"))
-    if isinstance(value, list):
-        return "、".join(str(FORM_VALUES.get(v, v)) for v in value)
-    return str(FORM_VALUES.get(value, value))
 
 
 class CancelForm(FormWithServiceErrors):

@@ -305,6 +305,42 @@ def _offer_body(w):
 
 
 R = Route
+
+# --- follow-ups -----------------------------------------------------------------------------
+# The team plans, records and cancels; the resident and their caregiver read one; an
+# administrator reads with a reason; a specialist sees none.
+FOLLOW_UP_READERS = frozenset({Role.RESIDENT, Role.CAREGIVER, Role.DOCTOR, Role.NURSE, Role.ADMIN})
+
+
+def _follow_up(suffix: str = "", api: bool = False):
+    """A due follow-up of team A's resident, planned by hand (made on first use)."""
+
+    def path(w):
+        if "follow_up" not in w:
+            from app.followups import services as followups
+            from app.followups.models import FollowUpSource
+
+            w["follow_up"] = followups.plan(
+                w["target"].id, w["team"].id, local_today(), "复查", FollowUpSource.MANUAL
+            )
+        return f"{'/api/v1/follow-ups' if api else '/followups'}/{w['follow_up'].id}{suffix}"
+
+    return path
+
+
+def _plan_body(w):
+    return {
+        "resident_id": w["target"].id,
+        "due_date": local_today().isoformat(),
+        "mode": "home",
+        "purpose": "matrix",
+    }
+
+
+def _plan_page_body(w):
+    return {k: v for k, v in _plan_body(w).items() if k != "resident_id"}
+
+
 ROUTES = [
     # the shell
     R("web.index", "GET", lambda w: "/", PUBLIC),
@@ -1577,6 +1613,67 @@ ROUTES = [
     R("call.my_check", "GET", lambda w: "/visits/check", ALL),
     R("call.doctor_call", "GET", _visit_page("/call"), TEAM_STAFF, scoped=True),
     R("call.vitals", "GET", _visit_page("/call/vitals"), TEAM_STAFF, scoped=True),
+    # follow-ups: the API and the pages
+    R("followups_api.FollowUps", "GET", lambda w: "/api/v1/follow-ups", ALL),
+    R(
+        "followups_api.FollowUps",
+        "POST",
+        lambda w: "/api/v1/follow-ups",
+        TEAM_STAFF,
+        scoped=True,
+        body=_plan_body,
+    ),
+    R("followups_api.FollowUpById", "GET", _follow_up(api=True), FOLLOW_UP_READERS, scoped=True),
+    R(
+        "followups_api.Result",
+        "POST",
+        _follow_up("/result", api=True),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"mode": "phone"},
+    ),
+    R(
+        "followups_api.Cancel",
+        "POST",
+        _follow_up("/cancel", api=True),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"reason": "matrix"},
+    ),
+    R("followups.worklist", "GET", lambda w: "/followups/", TEAM_STAFF),
+    R("followups.routes", "GET", lambda w: "/followups/routes", TEAM_STAFF),
+    R("followups.detail", "GET", _follow_up(), FOLLOW_UP_READERS, scoped=True),
+    R(
+        "followups.record_result",
+        "POST",
+        _follow_up("/result"),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"mode": "phone"},
+    ),
+    R(
+        "followups.cancel",
+        "POST",
+        _follow_up("/cancel"),
+        TEAM_STAFF,
+        scoped=True,
+        body=lambda w: {"reason": "matrix"},
+    ),
+    R(
+        "followups.new",
+        "GET",
+        lambda w: f"/followups/new?resident_id={w['target'].id}",
+        TEAM_STAFF,
+        scoped=True,
+    ),
+    R(
+        "followups.new",
+        "POST",
+        lambda w: f"/followups/new?resident_id={w['target'].id}",
+        TEAM_STAFF,
+        scoped=True,
+        body=_plan_page_body,
+    ),
 ]
 
 

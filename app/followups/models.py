@@ -35,6 +35,15 @@ class FollowUpSource(StrEnum):
     MANUAL = "manual"
 
 
+class Classification(StrEnum):
+    """The classification on the national follow-up form; it decides the next contact."""
+
+    SATISFACTORY = "satisfactory"  # 控制满意
+    UNSATISFACTORY = "unsatisfactory"  # 控制不满意
+    SIDE_EFFECTS = "side_effects"  # 药物不良反应
+    COMPLICATIONS = "complications"  # 并发症 (new or worse)
+
+
 class FollowUp(db.Model):
     __tablename__ = "follow_ups"
 
@@ -49,8 +58,21 @@ class FollowUp(db.Model):
     source: Mapped[FollowUpSource] = mapped_column(enum_type(FollowUpSource, "follow_up_source"))
     source_id: Mapped[int | None] = mapped_column()
     purpose: Mapped[str] = mapped_column(sa.String(500))
+    # The chronic condition a schedule follow-up is about (hypertension, type2_diabetes).
+    condition: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # What was found (the national follow-up form's fields) and how it was classified.
+    form: Mapped[dict | None] = mapped_column(sa.JSON)
+    classification: Mapped[Classification | None] = mapped_column(
+        enum_type(Classification, "follow_up_classification")
+    )
+    # What it led to: the next contact planned, and a referral drafted (referral/ owns that
+    # table; app/ keeps only its id).
+    next_id: Mapped[int | None] = mapped_column(sa.ForeignKey("follow_ups.id"))
+    referral_id: Mapped[int | None] = mapped_column()
+    closed_reason: Mapped[str | None] = mapped_column(sa.String(500))  # missed or cancelled
 
     resident: Mapped[Resident] = relationship()
     team: Mapped[Team] = relationship()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
 from app.extensions import db
+from app.followups.schemas import FollowUpFormSchema
 from app.timeutil import local_today, to_local
 from telecall import calls, records
 from telecall.models import (
@@ -21,7 +22,6 @@ from telecall.models import (
     VisitParticipant,
     VisitStatus,
 )
-from telecall.schemas import FollowUpFormSchema
 from telecall.tokens import join_url
 from tests.conftest import post_form
 from tests.telecall.conftest import seat

@@ -6,11 +6,9 @@ At most one draft per alert (the alert's events say whether it has one), and non
 system draft for the resident still waits for review (one BP measurement breaks both the
 systolic and the diastolic criterion: one draft, linked to both alerts).
 
-Destination: the hospitals the resident signed with (district first, then municipal), else
-the hospital the team refers to most, else the first active district hospital; in it the
-department that fits the criterion (cardiology for blood pressure and heart rate,
-endocrinology for glucose and fever in diabetes) when one exists, else the department the
-team refers to most there, else its first department.
+Destination: referral/destinations.py, with the specialty that fits the criterion
+(cardiology for blood pressure and heart rate, endocrinology for glucose and fever in
+diabetes).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext
 
-from app.accounts.models import Organisation, OrganisationKind
 from app.alerts.models import Alert
 from app.audit.models import Event
 from app.audit.services import record_event
@@ -28,6 +25,7 @@ from app.errors import N_, DomainError
 from app.extensions import db
 from app.labels import label
 from app.timeutil import to_local
+from referral.destinations import choose_destination
 from referral.models import Referral, ReferralSource, ReferralStatus, Urgency
 from referral.services import draft_referral
 from wearables.metrics import METRICS
@@ -36,10 +34,6 @@ from wearables.rules.context import Context, NewReading
 from wearables.rules.defaults import Limit
 from wearables.rules.guard import writing
 
-KEYWORDS = {
-    "cardiology": ("心内", "心血管", "cardio"),
-    "endocrinology": ("内分泌", "endocrin"),
-}
 SPECIALTY = {
     "systolic_bp": "cardiology",
     "diastolic_bp": "cardiology",
@@ -64,7 +58,9 @@ def draft_for(ctx: Context, alert: Alert, limit: Limit, readings: list[NewReadin
     if ctx.team_id is None:
         _not_drafted(alert, NO_TEAM)
         return
-    hospital, department = choose_destination(ctx, SPECIALTY.get(limit.metric))
+    hospital, department = choose_destination(
+        ctx.resident_id, ctx.team_id, SPECIALTY.get(limit.metric)
+    )
     if department is None:
         _not_drafted(alert, NO_DEPARTMENT)
         return
@@ -100,70 +96,6 @@ def _link(alert: Alert, name: str, referral: Referral) -> None:
 
 def _not_drafted(alert: Alert, reason: str) -> None:
     record_event("alert", alert.id, "alert.referral_not_drafted", reason=reason)
-
-
-# --- where to -----------------------------------------------------------------------------
-
-
-def choose_destination(ctx: Context, specialty: str | None):
-    """(hospital id, department) for a system draft; (None, None) when there is none."""
-    contract = current_contract(ctx.resident_id)
-    signed = (
-        [h for h in (contract.district_hospital_id, contract.municipal_hospital_id) if h]
-        if contract
-        else []
-    )
-    hospitals = signed or [h for h in (_usual_hospital(ctx.team_id), _a_district_hospital()) if h]
-    departments = {h: _departments(h) for h in dict.fromkeys(hospitals)}
-    for hospital, found in departments.items():
-        fitting = [d for d in found if _fits(d, specialty)]
-        if fitting:
-            return hospital, fitting[0]
-    for hospital, found in departments.items():
-        if found:
-            usual = _usual_department(ctx.team_id, hospital)
-            return hospital, next((d for d in found if d.id == usual), found[0])
-    return None, None
-
-
-def _fits(department: Organisation, specialty: str | None) -> bool:
-    text = f"{department.name} {department.code}".lower()
-    return specialty is not None and any(word in text for word in KEYWORDS[specialty])
-
-
-def _departments(hospital_id: int) -> list[Organisation]:
-    query = sa.select(Organisation).where(
-        Organisation.parent_id == hospital_id,
-        Organisation.kind == OrganisationKind.DEPARTMENT,
-        Organisation.active.is_(True),
-    )
-    return list(db.session.scalars(query.order_by(Organisation.id)))
-
-
-def _most_referred(column, team_id: int, *where):
-    query = (
-        sa.select(column)
-        .where(Referral.team_id == team_id, *where)
-        .group_by(column)
-        .order_by(sa.func.count().desc(), column)
-        .limit(1)
-    )
-    return db.session.scalar(query)
-
-
-def _usual_hospital(team_id: int) -> int | None:
-    return _most_referred(Referral.hospital_id, team_id)
-
-
-def _usual_department(team_id: int, hospital_id: int) -> int | None:
-    return _most_referred(Referral.department_id, team_id, Referral.hospital_id == hospital_id)
-
-
-def _a_district_hospital() -> int | None:
-    query = sa.select(Organisation.id).where(
-        Organisation.kind == OrganisationKind.DISTRICT_HOSPITAL, Organisation.active.is_(True)
-    )
-    return db.session.scalar(query.order_by(Organisation.id).limit(1))
 
 
 # --- what it says ---------------------------------------------------------------------------
