@@ -58,15 +58,13 @@ def _session_cookie(answer) -> str:
     return next(c for c in cookies if c.startswith("session="))
 
 
-class Stream:
-    """An open `GET /alerts/stream`; a thread parses its events into a queue."""
+class SseStream:
+    """An open Server-Sent-Events response; a thread parses its blocks into a queue (each a
+    dict of its fields, `data` decoded from JSON, a comment as `comment`)."""
 
-    def __init__(self, port: int, cookie: str, last_id: str | None = None, query: str = ""):
+    def __init__(self, port: int, path: str, headers: dict):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Cookie": cookie, "Accept": "text/event-stream"}
-        if last_id:
-            headers["Last-Event-ID"] = last_id
-        self.conn.request("GET", "/alerts/stream" + query, headers=headers)
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **headers})
         self.sock = self.conn.sock
         self.client_port = self.sock.getsockname()[1]
         self.response = self.conn.getresponse()
@@ -95,6 +93,21 @@ class Stream:
             pass
         self.ended.set()
 
+    def close(self) -> None:
+        # shut the socket first: the reading thread holds the response until a read returns
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.conn.close()
+
+
+class Stream(SseStream):
+    """An open `GET /alerts/stream`."""
+
+    def __init__(self, port: int, cookie: str, last_id: str | None = None, query: str = ""):
+        headers = {"Cookie": cookie}
+        if last_id:
+            headers["Last-Event-ID"] = last_id
+        super().__init__(port, "/alerts/stream" + query, headers)
+
     def next_event(self, timeout: float) -> dict | None:
         """The next `alert` or `change` event within `timeout` seconds, skipping comments."""
         deadline = time.monotonic() + timeout
@@ -113,11 +126,6 @@ class Stream:
         while (item := self.next_event(quiet)) is not None:
             found.append(item)
         return found
-
-    def close(self) -> None:
-        # shut the socket first: the reading thread holds the response until a read returns
-        self.sock.shutdown(socket.SHUT_RDWR)
-        self.conn.close()
 
 
 # --- a threaded server on a database of its own -------------------------------------------

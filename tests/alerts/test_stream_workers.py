@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,13 +32,15 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
-def _require_redis() -> None:
+def require_redis(url: str = REDIS_URL):
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+        client = redis.Redis.from_url(url, socket_timeout=2)
+        client.ping()
     except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is needed for the two-worker test: {exc}")
+        pytest.fail(f"Redis at {url} is needed for the two-worker test: {exc}")
+    return client
 
 
 def _free_port() -> int:
@@ -80,7 +83,7 @@ def worker_serving(server_port: int, client_port: int, workers: list[int]) -> in
 
 @pytest.fixture
 def gunicorn_pair(fresh_database, make_team, make_resident, make_link):
-    _require_redis()
+    require_redis()
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=fresh_database)
     with app.app_context():
         upgrade()
@@ -99,12 +102,21 @@ def gunicorn_pair(fresh_database, make_team, make_resident, make_link):
         }
         db.session.commit()
         db.engine.dispose()
+    with two_gunicorn_workers(fresh_database, REDIS_URL) as (port, workers):
+        yield port, workers, people
+
+
+@contextmanager
+def two_gunicorn_workers(database_url: str, bus_url: str, env: dict | None = None):
+    """gunicorn with two gthread workers on `database_url`, sharing `bus_url` as the bus:
+    (port, worker pids) once both workers run and it answers."""
     port = _free_port()
     env = os.environ | {
         "KANGYANG_CONFIG": "development",
-        "DATABASE_URL": fresh_database,
-        "ALERT_BUS_URL": REDIS_URL,
+        "DATABASE_URL": database_url,
+        "ALERT_BUS_URL": bus_url,
         "PYTHONPATH": str(ROOT),
+        **(env or {}),
     }
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4"]
     # open streams end only at their next heartbeat: a short grace keeps the stop quick
@@ -117,7 +129,7 @@ def gunicorn_pair(fresh_database, make_team, make_resident, make_link):
             assert process.poll() is None, "gunicorn ended"
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.2)
-        yield port, _children(process.pid), people
+        yield port, _children(process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

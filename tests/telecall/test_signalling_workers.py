@@ -7,10 +7,6 @@ import http.client
 import json
 import os
 import queue
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,11 +20,11 @@ from app.extensions import db
 from app.residents.models import Resident
 from telecall import booking, signalling
 from telecall.models import ParticipantRole, VisitType
+from tests.alerts.test_stream import SseStream
 from tests.alerts.test_stream_workers import (
-    _answers,
-    _children,
     _connection_on_other_worker,
-    _free_port,
+    require_redis,
+    two_gunicorn_workers,
     worker_serving,
 )
 from tests.telecall.conftest import local_at
@@ -40,75 +36,37 @@ REDIS_URL = os.environ.get("TEST_TELECALL_REDIS_URL", "redis://127.0.0.1:6379/14
 RESIDENT = ParticipantRole.RESIDENT
 
 
-def _require_redis():
-    import redis
-
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is needed for the two-worker test: {exc}")
-    return client
-
-
-class CallStream:
-    """An open `GET /api/v1/call/events` with a join token; a thread parses its messages."""
+class CallStream(SseStream):
+    """An open `GET /api/v1/call/events` with a join token."""
 
     def __init__(self, port: int, token: str, after: int | None = None, last_id=None):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"X-Join-Token": token, "Accept": "text/event-stream"}
+        headers = {"X-Join-Token": token}
         if last_id is not None:
             headers["Last-Event-ID"] = str(last_id)
         path = "/api/v1/call/events" + (f"?after={after}" if after is not None else "")
-        self.conn.request("GET", path, headers=headers)
-        self.sock = self.conn.sock
-        self.client_port = self.sock.getsockname()[1]
-        self.response = self.conn.getresponse()
-        self.items: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        fields: dict = {}
-        try:
-            while line := self.response.readline():
-                line = line.decode().rstrip("\n")
-                if line == "":
-                    if fields:
-                        self.items.put(fields)
-                    fields = {}
-                elif line.startswith(":"):
-                    fields.setdefault("comment", line[1:].strip())
-                else:
-                    name, _, value = line.partition(": ")
-                    fields[name] = json.loads(value) if name == "data" else value
-        except (OSError, ValueError, AttributeError, http.client.HTTPException):
-            pass  # closed
+        super().__init__(port, path, headers)
 
     def opened(self, timeout: float = 5) -> dict:
         """The stream's first block (retry and cursor comment): it is being served."""
-        return self.items.get(timeout=timeout)
+        return self.events.get(timeout=timeout)
 
     def next_message(self, timeout: float) -> dict | None:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
-                item = self.items.get(timeout=left)
+                item = self.events.get(timeout=left)
             except queue.Empty:
                 return None
             if "data" in item:
                 return item["data"]
         return None
 
-    def close(self) -> None:
-        self.sock.shutdown(socket.SHUT_RDWR)
-        self.conn.close()
-
 
 @pytest.fixture
 def two_workers(
     fresh_database, make_team, make_resident, make_resident_user, make_link, make_contract
 ):
-    redis_client = _require_redis()
+    redis_client = require_redis(REDIS_URL)
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=fresh_database)
     with app.app_context():
         upgrade()
@@ -126,29 +84,9 @@ def two_workers(
         tokens = {"a": token_of(visit, DOCTOR), "b": token_of(visit, RESIDENT)}
         db.session.commit()
         db.engine.dispose()
-    port = _free_port()
-    env = os.environ | {
-        "KANGYANG_CONFIG": "development",
-        "DATABASE_URL": fresh_database,
-        "ALERT_BUS_URL": REDIS_URL,
-        "PYTHONPATH": str(ROOT),
-        "MEDIA_EMBEDDED": "false",
-        "SCHEDULER_ENABLED": "false",
-    }
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4"]
-    command += ["--keep-alive", "10", "--graceful-timeout", "2", "-b", f"127.0.0.1:{port}"]
-    command += ["wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while len(_children(process.pid)) < 2 or not _answers(port):
-            assert process.poll() is None, "gunicorn ended"
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-        yield port, _children(process.pid), tokens, redis_client
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    env = {"MEDIA_EMBEDDED": "false", "SCHEDULER_ENABLED": "false"}
+    with two_gunicorn_workers(fresh_database, REDIS_URL, env) as (port, workers):
+        yield port, workers, tokens, redis_client
 
 
 def _post(conn, path: str, token: str, body: dict) -> tuple[int, dict]:
