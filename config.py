@@ -165,6 +165,15 @@ class Config:
     # The address people open links in messages at (e-mail and SMS have no request to ask).
     PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
 
+    # Periodic reports (docs/REPORTS.md): who the scheduled ones are e-mailed to (comma-
+    # separated; none: kept in the platform only), tries of one mail before it is failed,
+    # and a CJK TrueType font for the PDF when WenQuanYi Micro Hei is not installed.
+    REPORT_RECIPIENTS = tuple(
+        address.strip() for address in _env("REPORT_RECIPIENTS", "").split(",") if address.strip()
+    )
+    REPORT_MAIL_MAX_ATTEMPTS = _env_int("REPORT_MAIL_MAX_ATTEMPTS", 5)
+    REPORT_FONT_PATH = _env("REPORT_FONT_PATH")
+
     # Video visits (telecall/): lengths per visit type, the booking grid, join-link windows.
     VISIT_LENGTH_MINUTES = {
         "video_consult": _env_int("VISIT_CONSULT_MINUTES", 20),
@@ -204,6 +213,9 @@ class Config:
         if cls.READINGS_RETENTION_DAYS <= cls.INGEST_MAX_AGE_DAYS:
             # a reading could arrive for an hour whose other readings are already gone
             raise ConfigError("READINGS_RETENTION_DAYS must be longer than INGEST_MAX_AGE_DAYS")
+        for address in cls.REPORT_RECIPIENTS:
+            if "@" not in address.strip("@"):
+                raise ConfigError(f"REPORT_RECIPIENTS: {address!r} is not an e-mail address")
 
 
 def _check_ice_servers(text: str) -> None:

@@ -60,6 +60,7 @@ def _security_schemes() -> dict:
 
 def _register_blueprints(app: Flask) -> None:
     import referral.followup_drafts  # noqa: F401 (registers the follow-ups' referral drafter)
+    import referral.report_sections  # noqa: F401 (the weekly check's referral columns)
     from app.accounts.api import blp as accounts_api
     from app.admin.routes import bp as admin_pages
     from app.alerts.api import blp as alerts_api
@@ -73,20 +74,28 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import api, csrf
     from app.followups.api import blp as followups_api
     from app.followups.routes import bp as followup_pages
+    from app.kpis import measures  # noqa: F401 (registers app's KPIs; features register theirs)
+    from app.kpis.api import blp as kpis_api
+    from app.kpis.routes import bp as kpi_pages
     from app.notifications.routes import bp as notification_pages
     from app.notifications.routes import register_context as notifications_context
+    from app.reports.api import blp as reports_api
+    from app.reports.routes import bp as report_pages
     from app.residents.api import blp as residents_api
     from app.residents.import_api import blp as residents_import_api
     from app.residents.routes import bp as residents_pages
     from app.web.routes import bp as web_pages
+    from referral import kpis as referral_kpis  # noqa: F401
     from referral.api import blp as referral_api
     from referral.routes import bp as referral_pages
     from referral.stats_api import blp as referral_stats_api
     from referral.stats_routes import bp as referral_stats_pages
+    from telecall import kpis as visit_kpis  # noqa: F401
     from telecall.api import blp as visits_api
     from telecall.call_api import blp as call_api
     from telecall.call_routes import bp as call_pages
     from telecall.routes import bp as visit_pages
+    from wearables import kpis as wearable_kpis  # noqa: F401
     from wearables.api import blp as wearables_api
     from wearables.dead_letters_api import blp as dead_letters_api
     from wearables.device_routes import bp as device_pages
@@ -107,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
         visit_pages,
         call_pages,
         followup_pages,
+        kpi_pages,
+        report_pages,
     )
     for blueprint in (*pages, *features):
         app.register_blueprint(blueprint)
@@ -128,6 +139,8 @@ def _register_blueprints(app: Flask) -> None:
         visits_api,
         call_api,
         followups_api,
+        kpis_api,
+        reports_api,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)

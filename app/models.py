@@ -20,7 +20,9 @@ from app.alerts.models import (  # noqa: F401, E402
 from app.audit.models import AuditEntry, Event  # noqa: F401
 from app.contracts.models import Contract, ContractConsent  # noqa: F401, E402
 from app.followups.models import FollowUp  # noqa: F401, E402
+from app.kpis.models import KpiSetting, KpiSnapshot  # noqa: F401, E402
 from app.notifications.models import Notification  # noqa: F401, E402
+from app.reports.models import Report  # noqa: F401, E402
 from app.residents.import_models import ResidentImport  # noqa: F401
 from app.residents.models import (  # noqa: F401
     CaregiverLink,

@@ -26,6 +26,8 @@ JOB_MODULES = (
     "wearables.jobs",
     "app.alerts.jobs",
     "telecall.jobs",
+    "app.kpis.jobs",
+    "app.reports.jobs",
 )
 
 

@@ -10,7 +10,6 @@ same code answers on SQLite and PostgreSQL. That is fine at the scale of one tow
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.models import HOSPITAL_KINDS, Organisation, OrganisationKind, Role, Team, User
 from app.extensions import db
+from app.stats import median, percentile
 from app.timeutil import LOCAL_TZ, local_today
 from referral.models import Referral, ReferralReturn, ReferralStatus, Urgency
 from referral.queries import OPEN_LOOP
@@ -50,25 +50,6 @@ def period(start: date | None, end: date | None, today: date | None = None) -> t
 def instants(start: date, end: date) -> tuple[datetime, datetime]:
     """The half-open UTC interval [begin, stop) covering the Shanghai days start..end."""
     return day_start(start), day_start(end + timedelta(days=1))
-
-
-# --- percentiles -------------------------------------------------------------------------------
-
-
-def percentile(values, q: float) -> float | None:
-    """The q-quantile (0 <= q <= 1) by linear interpolation between the closest ranks, as
-    PostgreSQL's percentile_cont and numpy's default: position p = (n - 1) * q in the sorted
-    values, then v[floor p] + (v[ceil p] - v[floor p]) * (p - floor p). None when empty."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def median(values) -> float | None:
-    return percentile(values, 0.5)
 
 
 def _rounded(value: float | None) -> float | None:

@@ -1,6 +1,7 @@
 """A completed remote follow-up counts toward the resident's follow-up schedule: it fulfils
-the team's due follow-up for the condition on the visit's form (else the earliest due one),
-or, when none is planned, it is recorded as a follow-up done by video. The form goes with
+the team's due follow-up for the condition on the visit's form (else the earliest due one
+without a condition; a visit without a form never fulfils a chronic one), or, when none is
+planned, it is recorded as a follow-up done by video. The form goes with
 it, so its classification plans the next contact by the follow-up rules."""
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ def _due(visit: Visit, condition: str | None) -> FollowUp | None:
         .order_by(FollowUp.due_date, FollowUp.id)
     )
     found = list(db.session.scalars(query))
-    if condition:
-        # A due follow-up for another condition stays due: the form says nothing of it.
-        found = [f for f in found if f.condition in (condition, None)]
+    # A due follow-up for another condition stays due: the form says nothing of it. Without
+    # a form, a chronic one stays due too: only its form's classification plans the next.
+    found = [f for f in found if f.condition in (condition, None)]
     same = [f for f in found if condition and f.condition == condition]
     return (same or found or [None])[0]
 

@@ -16,7 +16,7 @@ from flask_sqlalchemy.session import Session as FsaSession
 from app import create_app
 from app.extensions import db, limiter
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.smtp"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -328,6 +328,22 @@ def _follow_up(suffix: str = "", api: bool = False):
     return path
 
 
+def _report(suffix: str, api: bool = True):
+    """A weekly check kept in the platform (made on first use)."""
+
+    def path(w):
+        if "report" not in w:
+            from app.reports import services, weekly
+            from app.reports.models import ReportKind, ReportTrigger
+
+            w["report"] = services.generate(
+                ReportKind.WEEKLY_CHECK, weekly.last_full_week(), ReportTrigger.ON_DEMAND
+            )
+        return f"{'/api/v1' if api else ''}/reports/{w['report'].id}{suffix}"
+
+    return path
+
+
 def _plan_body(w):
     return {
         "resident_id": w["target"].id,
@@ -1674,6 +1690,69 @@ ROUTES = [
         scoped=True,
         body=_plan_page_body,
     ),
+    # KPIs: the town's health office and the teams; a team's board is refused to team B
+    R("kpis_api.Definitions", "GET", lambda w: "/api/v1/kpis", TEAM_AND_ADMIN),
+    R(
+        "kpis_api.Settings",
+        "PUT",
+        lambda w: "/api/v1/kpis/settings",
+        ADMIN,
+        body=lambda w: {"settings": {"signing_rate": {"target": 0.5}}, "reason": REASON},
+    ),
+    R(
+        "kpis_api.Board",
+        "GET",
+        lambda w: f"/api/v1/kpis/board?area=team&area_id={w['team'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "kpis_api.Members",
+        "GET",
+        lambda w: f"/api/v1/kpis/signing_rate/residents?area=team&area_id={w['team'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    # the KPI pages (app/kpis/routes.py): the same access as the API
+    R(
+        "kpi_pages.board",
+        "GET",
+        lambda w: f"/kpis?area=team&area_id={w['team'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R(
+        "kpi_pages.residents",
+        "GET",
+        lambda w: f"/kpis/signing_rate/residents?area=team&area_id={w['team'].id}",
+        TEAM_AND_ADMIN,
+        scoped=True,
+    ),
+    R("kpi_pages.settings", "GET", lambda w: "/kpis/settings", ADMIN),
+    R("kpi_pages.settings", "POST", lambda w: "/kpis/settings", ADMIN, body=lambda w: {}),
+    R("kpi_pages.static", "GET", lambda w: "/kpis/static/kpis.css", PUBLIC),
+    # periodic reports (app/reports/): the town's administrators only
+    R("reports_api.Reports", "GET", lambda w: "/api/v1/reports", ADMIN),
+    R(
+        "reports_api.Reports",
+        "POST",
+        lambda w: "/api/v1/reports",
+        ADMIN,
+        body=lambda w: {"kind": "weekly_check"},
+    ),
+    R("reports_api.ReportById", "GET", _report(""), ADMIN),
+    R("reports_api.ReportPdf", "GET", _report(".pdf"), ADMIN),
+    R("reports_api.ReportCsv", "GET", _report(".csv"), ADMIN),
+    R("reports.index", "GET", lambda w: "/reports", ADMIN),
+    R(
+        "reports.generate",
+        "POST",
+        lambda w: "/reports",
+        ADMIN,
+        body=lambda w: {"kind": "weekly_check"},
+    ),
+    R("reports.pdf", "GET", _report(".pdf", api=False), ADMIN),
+    R("reports.csv", "GET", _report(".csv", api=False), ADMIN),
 ]
 
 

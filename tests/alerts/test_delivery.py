@@ -2,14 +2,10 @@
 local HTTP server; retries, cancelling, quiet hours, the ladder across a scheduler restart,
 a runner dying mid-run (two runners at once: test_delivery_runners.py)."""
 
-import asyncio
-import email
-import email.policy
 import hashlib
 import hmac
 import json
 import re
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +14,6 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app import crypto
 from app.accounts.models import Role
@@ -35,47 +30,10 @@ from app.alerts.models import (
 from app.audit.services import history
 from app.extensions import db
 from app.timeutil import LOCAL_TZ, utcnow
+from tests.smtp import free_port, plain
 
 SECRET = "webhook-test-secret"
 LINK_RE = re.compile(r"https?://\S+/a/[A-Za-z0-9_.\-]+")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it is given."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.delay = 0.0
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-    def to(self, address: str) -> list:
-        return [message for rcpts, message in self.messages if address in rcpts]
-
-    def count(self) -> int:
-        return len(self.messages)
-
-
-@pytest.fixture
-def inbox(app, monkeypatch):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    yield handler
-    controller.stop()
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -125,10 +83,6 @@ def fall(resident, now, severity=Severity.CRITICAL, rule="event:fall"):
     alert = services.raise_alert(resident.id, rule, severity, "Fall", now=now)[0]
     db.session.commit()  # as the ingest request would
     return alert
-
-
-def plain(message) -> str:
-    return message.get_body(("plain",)).get_content()
 
 
 def deliveries(alert_id, channel=Channel.EMAIL) -> list[AlertDelivery]:

@@ -23,8 +23,8 @@ from app.alerts.models import (
 from app.extensions import db
 from app.residents.models import Resident, Sex
 from app.timeutil import utcnow
-from tests.alerts.test_delivery import Inbox, free_port
 from tests.factories import national_id_for
+from tests.smtp import Inbox, free_port
 
 
 def _outbox(count: int) -> list[int]:

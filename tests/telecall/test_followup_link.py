@@ -145,6 +145,28 @@ def test_a_remote_follow_up_with_nothing_planned_is_recorded_as_done(
     )
 
 
+def test_without_a_form_a_chronic_follow_up_stays_due(client, booked, clinic, api_token):
+    """Only a form's classification can plan a chronic schedule's next contact, so a remote
+    follow-up without one is recorded on its own and the chronic one stays due."""
+    chronic = followups.plan(
+        clinic["resident"].id,
+        clinic["team"].id,
+        local_today() + timedelta(days=3),
+        "BP",
+        FollowUpSource.CHRONIC_SCHEDULE,
+        condition="hypertension",
+    )
+    visit = _remote_follow_up_done(client, booked, clinic, api_token)
+    db.session.refresh(chronic)
+    assert chronic.status == FollowUpStatus.DUE
+    done = db.session.get(FollowUp, visit.follow_up_id)
+    assert (done.status, done.condition, done.source) == (
+        FollowUpStatus.DONE,
+        None,
+        FollowUpSource.MANUAL,
+    )
+
+
 def test_a_video_consult_does_not_count_as_a_follow_up(client, booked, clinic, api_token):
     planned = followups.plan(
         clinic["resident"].id, clinic["team"].id, local_today(), "BP", FollowUpSource.MANUAL

@@ -9,29 +9,17 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.audit.services import history
 from app.extensions import db
 from app.notifications.models import Notification
 from telecall import booking, jobs, tokens
 from telecall.models import SlotClaim, VisitStatus
-from tests.alerts.test_delivery import Inbox, free_port, plain
+from tests.smtp import free_port, plain
 from tests.telecall.conftest import local_at, seat
 from tests.telecall.test_call_api import DOCTOR, join, token_of, under_way
 
 LINK_RE = re.compile(r"https?://\S+/v/([A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def inbox(app, monkeypatch):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture

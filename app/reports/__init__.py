@@ -1,0 +1,1 @@
+"""Periodic reports: the weekly check and the monthly review (docs/REPORTS.md)."""
