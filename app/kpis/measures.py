@@ -262,15 +262,27 @@ def _escalated_share(ctx: Ctx) -> dict[int, Measure]:
     }
 
 
-def _alert_members(ctx: Ctx) -> sa.Select:
-    query, _area = _alerts(
-        ctx,
-        Alert.resident_id.label("resident_id"),
-        (Alert.step == 0).label("met"),
-        Alert.opened_at.label("at"),
-        Alert.rule.label("note"),
-    )
-    return query
+def _alert_members_where(counted):
+    """The alerts opened in the period; `met` says whether an alert is in the figure."""
+
+    def members(ctx: Ctx) -> sa.Select:
+        query, _area = _alerts(
+            ctx,
+            Alert.resident_id.label("resident_id"),
+            counted().label("met"),
+            Alert.opened_at.label("at"),
+            Alert.rule.label("note"),
+        )
+        return query
+
+    return members
+
+
+# response times count the alerts someone acted on; the escalated share those that climbed
+_acted_members = _alert_members_where(
+    lambda: sa.or_(Alert.acknowledged_at.is_not(None), Alert.resolved_at.is_not(None))
+)
+_escalated_members = _alert_members_where(lambda: Alert.step > 0)
 
 
 # --- the definitions -------------------------------------------------------------------------
@@ -309,16 +321,16 @@ _kpi(
 )  # fmt: skip
 _kpi(
     "alert_ack_median", N_("Alert response, median"), MINUTES, LOWER, 15, 30, 50, 70,
-    _minutes(0.5), _alert_members,
+    _minutes(0.5), _acted_members,
     N_("Minutes from an alert opening to the first action on it (acknowledged or resolved)."),
 )  # fmt: skip
 _kpi(
     "alert_ack_p90", N_("Alert response, 90th percentile"), MINUTES, LOWER, 60, 120, 50, 71,
-    _minutes(0.9), _alert_members,
+    _minutes(0.9), _acted_members,
     N_("Nine in ten alerts were acted on within this many minutes."),
 )  # fmt: skip
 _kpi(
     "alerts_escalated", N_("Alerts escalated"), SHARE, LOWER, 0.1, 0.25, 50, 72,
-    _escalated_share, _alert_members,
+    _escalated_share, _escalated_members,
     N_("Alerts opened in the period that nobody acted on before the next step was told."),
 )  # fmt: skip

@@ -30,7 +30,20 @@ class MailStatus(StrEnum):
 
 class Report(db.Model):
     __tablename__ = "reports"
-    __table_args__ = (sa.Index("ix_reports_kind_period", "kind", "period_start", "period_end"),)
+    __table_args__ = (
+        sa.Index("ix_reports_kind_period", "kind", "period_start", "period_end"),
+        # One scheduled report per kind and period, whatever runs the job twice; any number
+        # on demand.
+        sa.Index(
+            "uq_reports_scheduled_kind_period",
+            "kind",
+            "period_start",
+            "period_end",
+            unique=True,
+            sqlite_where=sa.text("trigger = 'scheduled'"),
+            postgresql_where=sa.text("trigger = 'scheduled'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ReportKind] = mapped_column(enum_type(ReportKind, "report_kind"))

@@ -70,11 +70,13 @@ def upgrade():
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reports_generated_at'), ['generated_at'], unique=False)
         batch_op.create_index('ix_reports_kind_period', ['kind', 'period_start', 'period_end'], unique=False)
+        batch_op.create_index('uq_reports_scheduled_kind_period', ['kind', 'period_start', 'period_end'], unique=True, sqlite_where=sa.text("trigger = 'scheduled'"), postgresql_where=sa.text("trigger = 'scheduled'"))
 
 
 
 def downgrade():
     with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('uq_reports_scheduled_kind_period', sqlite_where=sa.text("trigger = 'scheduled'"), postgresql_where=sa.text("trigger = 'scheduled'"))
         batch_op.drop_index('ix_reports_kind_period')
         batch_op.drop_index(batch_op.f('ix_reports_generated_at'))
 

@@ -239,3 +239,13 @@ def test_each_resident_listed_is_audited(client, town):
 
 def test_an_unknown_figure_is_not_found(client, town):
     assert residents(client, town, "no_such_kpi", "A", town.teams["A"].lead).status_code == 404
+
+
+def test_the_alerts_behind_the_escalated_share_and_the_response_times(client, town):
+    p = town.people
+    escalated = residents(client, town, "alerts_escalated", "town", town.admin, extra="&met=true")
+    assert ids(escalated) == sorted(p[k].id for k in ("a5", "a6", "b3"))  # al4, al5, al7
+    never_acted = residents(
+        client, town, "alert_ack_median", "town", town.admin, extra="&met=false"
+    )
+    assert ids(never_acted) == [p["b3"].id]  # al7: nobody acknowledged or resolved it

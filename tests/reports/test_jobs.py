@@ -74,6 +74,18 @@ def test_the_monthly_job_makes_last_months_review_once(app, town, monkeypatch):
     assert mail.deliver_due() == {}
 
 
+def test_the_database_keeps_one_scheduled_report_a_period(app, town):
+    """Should the job ever run twice at once, the second report of the period is refused by
+    the database; reports on demand for the same period are never refused."""
+    month = monthly.last_month()
+    services.generate(ReportKind.MONTHLY_REVIEW, month, ReportTrigger.ON_DEMAND)
+    services.generate(ReportKind.MONTHLY_REVIEW, month, ReportTrigger.ON_DEMAND)
+    services.generate(ReportKind.MONTHLY_REVIEW, month, ReportTrigger.SCHEDULED)
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        services.generate(ReportKind.MONTHLY_REVIEW, month, ReportTrigger.SCHEDULED)
+    assert len(scheduled(ReportKind.MONTHLY_REVIEW)) == 1
+
+
 @pytest.mark.allow_messages
 def test_a_mail_server_that_is_down_leaves_the_report_pending_then_failed(app, town, monkeypatch):
     monkeypatch.setitem(app.config, "REPORT_RECIPIENTS", OFFICE)
