@@ -45,6 +45,7 @@ PURPOSES = {
     "annual": N_("Yearly health check (aged 65 and over)"),
 }
 MISSED_REASON = N_("not done in time")
+HANDED_OVER_REASON = N_("the resident is now signed with another team")
 
 
 def purpose(key: str) -> str:
@@ -118,10 +119,33 @@ def _teams_in_force(today: date) -> sa.Select:
     )
 
 
+def _hand_over(today: date) -> int:
+    """Chronic follow-ups still due with a team the resident has left (a contract with
+    another team is in force, none with this one) are cancelled, so the new team's schedule
+    starts instead of waiting for the old one to be missed."""
+    in_force = _teams_in_force(today).subquery()
+    with_this_team = sa.exists().where(
+        in_force.c.resident_id == FollowUp.resident_id, in_force.c.team_id == FollowUp.team_id
+    )
+    left = db.session.scalars(
+        sa.select(FollowUp).where(
+            FollowUp.status == FollowUpStatus.DUE,
+            FollowUp.condition.is_not(None),
+            FollowUp.resident_id.in_(sa.select(in_force.c.resident_id)),
+            ~with_this_team,
+        )
+    ).all()
+    for follow_up in left:
+        services.close(follow_up, FollowUpStatus.CANCELLED, purpose_text(HANDED_OVER_REASON))
+    return len(left)
+
+
 def plan_schedules(today: date | None = None) -> int:
     """Every signed resident with hypertension or type-2 diabetes has a follow-up due for each
-    condition: a first one within `first_within_days` where there is none."""
+    condition with the team they are signed with: a first one within `first_within_days`
+    where there is none (one still due with a team they left is cancelled first)."""
     today = today or local_today()
+    _hand_over(today)
     signed = _teams_in_force(today).subquery()
     open_ones = sa.select(FollowUp.resident_id, FollowUp.condition).where(
         FollowUp.status == FollowUpStatus.DUE, FollowUp.condition.is_not(None)

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import scheduler
+from app.contracts.models import ContractStatus
 from app.contracts.services import current_contract
 from app.extensions import db
 from app.followups import schedule, services
@@ -354,3 +355,29 @@ def test_a_remote_follow_up_for_another_condition_leaves_the_due_one_alone(
     )
     recheck = db.session.get(FollowUp, done.next_id)
     assert (recheck.condition, recheck.due_date) == ("hypertension", TODAY + timedelta(days=14))
+
+
+def test_a_resident_who_changes_team_is_handed_over_to_the_new_teams_schedule(
+    population, make_team, sign
+):
+    """The old team's due follow-up is cancelled with the reason, and the new team plans its
+    own first one; a resident whose contract merely ended keeps no new schedule at all."""
+    hyper = population["hyper"]
+    assert schedule.plan_schedules(TODAY) == 4
+    (old,) = follow_ups(hyper)
+    contract = current_contract(hyper.id)
+    contract.status = ContractStatus.TERMINATED  # ended yesterday: now signed with another team
+    contract.active_until = TODAY
+    db.session.flush()
+    new_team = make_team()
+    sign(hyper, new_team)
+    assert schedule.plan_schedules(TODAY) == 1
+    db.session.refresh(old)
+    assert (old.status, old.closed_reason) == (
+        FollowUpStatus.CANCELLED,
+        schedule.purpose_text(schedule.HANDED_OVER_REASON),
+    )
+    (new,) = follow_ups(hyper, status=FollowUpStatus.DUE)
+    assert (new.team_id, new.condition) == (new_team.id, "hypertension")
+    others = [f for k in ("diabetic", "both") for f in follow_ups(population[k])]
+    assert {f.status for f in others} == {FollowUpStatus.DUE}  # nobody else is touched
