@@ -1,8 +1,9 @@
 """Where a referral the platform drafts goes (an urgent reading, a chronic-disease follow-up
 that calls for referral): the hospitals the resident signed with (district first, then
-municipal), else the hospital the team refers to most, else the first active district
-hospital; in it the department that fits the specialty (cardiology, endocrinology) when one
-exists, else the department the team refers to most there, else its first department."""
+municipal), else (none signed, or no department registered in them) the hospital the team
+refers to most, else the first active district hospital; in it the department that fits the
+specialty (cardiology, endocrinology) when one exists, else the department the team refers
+to most there, else its first department."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def choose_destination(resident_id: int, team_id: int, specialty: str | None):
         if contract
         else []
     )
-    hospitals = signed or [h for h in (_usual_hospital(team_id), _a_district_hospital()) if h]
-    departments = {h: _departments(h) for h in dict.fromkeys(hospitals)}
+    departments = {h: _departments(h) for h in dict.fromkeys(signed)}
+    if not any(departments.values()):  # none signed, or no department registered there yet
+        fallback = [h for h in (_usual_hospital(team_id), _a_district_hospital()) if h]
+        departments = {h: _departments(h) for h in dict.fromkeys(fallback)}
     for hospital, found in departments.items():
         fitting = [d for d in found if _fits(d, specialty)]
         if fitting:

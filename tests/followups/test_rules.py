@@ -217,6 +217,31 @@ def test_no_department_anywhere_plans_the_follow_up_all_the_same(nowhere, classi
     assert_next(follow_up, nxt, 14, key)
 
 
+def test_a_signed_hospital_without_departments_falls_back_to_one_with_them(
+    hospital, make_team, make_resident, make_org, sign
+):
+    """The resident's district hospital has no department registered yet: the draft goes to
+    the town's district hospital that has cardiology, saying why it is another hospital."""
+    from app.accounts.models import OrganisationKind
+
+    district, departments = hospital  # made first: the first district hospital
+    team = make_team()
+    empty = make_org(OrganisationKind.DISTRICT_HOSPITAL)
+    resident = make_resident(
+        neighbourhood=team.neighbourhoods[0], birth_date=UNDER_65, conditions=(HT,)
+    )
+    sign(resident, team, empty)
+    world = {"team": team, "doctor": team.lead, "hyper": resident}
+    first = due_one(world)
+    record(world, first, "complications")
+    [referral] = referrals_of(resident)
+    assert (referral.hospital_id, referral.department_id) == (
+        district.id,
+        departments["cardiology"].id,
+    )
+    assert referral.other_hospital_reason
+
+
 def test_a_follow_up_without_a_condition_leads_nowhere(population):
     """A referral's return follow-up recorded with a form plans nothing by the schedule."""
     follow_up = due_one(population, condition=None, source=FollowUpSource.REFERRAL_RETURN)
