@@ -174,26 +174,39 @@ def windows_on(doctor_id: int, team_id: int, day: date) -> list[Window]:
     return sorted(windows, key=lambda w: w.starts_at)
 
 
-def _claimed(doctor_id: int, start: datetime, end: datetime) -> set[datetime]:
+def _claimed(
+    doctor_id: int, start: datetime, end: datetime, moving: int | None = None
+) -> set[datetime]:
+    """The doctor's claimed grid steps in [start, end), less those of the visit being moved
+    (`moving`): its own time is free to the visit that holds it."""
     query = sa.select(SlotClaim.slot_start).where(
         SlotClaim.doctor_id == doctor_id, SlotClaim.slot_start >= start, SlotClaim.slot_start < end
     )
+    if moving is not None:
+        query = query.where(SlotClaim.visit_id != moving)
     return set(db.session.scalars(query))
 
 
 def free_starts(
-    doctor_id: int, team_id: int, visit_type: VisitType, first: date, last: date, now=None
+    doctor_id: int,
+    team_id: int,
+    visit_type: VisitType,
+    first: date,
+    last: date,
+    now=None,
+    moving: int | None = None,
 ) -> list[datetime]:
     """Free start times (UTC) for a visit of this type, from `first` to `last` (local dates).
     Candidates are each window's start stepped by the visit's length, plus the end of every
-    booked stretch, so visits of different lengths pack without gaps."""
+    booked stretch, so visits of different lengths pack without gaps. With `moving` (a visit
+    being rescheduled), that visit's own time counts as free."""
     length = length_of(visit_type)
     earliest = (now or utcnow()) + timedelta(minutes=LEAD_MINUTES)
     found: list[datetime] = []
     day = first
     while day <= last:
         for window in windows_on(doctor_id, team_id, day):
-            claimed = _claimed(doctor_id, window.starts_at, window.ends_at)
+            claimed = _claimed(doctor_id, window.starts_at, window.ends_at, moving)
             found += _free_in(window, length, claimed, earliest)
         day += timedelta(days=1)
     return sorted(set(found))

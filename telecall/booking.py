@@ -248,8 +248,15 @@ def overdue_unattended(now: datetime) -> list[Visit]:
 
 
 def free_slots(resident: Resident, args: dict) -> list[dict]:
-    """Free starts with each clinician of the resident's team (or one of them)."""
+    """Free starts with each clinician of the resident's team (or one of them); with
+    `visit_id` (the resident's visit being moved), its own time counts as free, so it can
+    move by a few minutes into time it holds now."""
     team_id = own_team_id(resident)
+    moving = args.get("visit_id")
+    if moving is not None:
+        visit = db.session.get(Visit, moving)
+        if visit is None or visit.resident_id != resident.id:
+            raise InvalidInput(N_("no such visit of this resident"), field="visit_id")
     doctors = clinicians_of(team_id)
     if args.get("doctor_id"):
         doctors = [d for d in doctors if d.id == args["doctor_id"]]
@@ -261,7 +268,8 @@ def free_slots(resident: Resident, args: dict) -> list[dict]:
     length = length_of(args["visit_type"])
     out = []
     for doctor in doctors:
-        for start in free_starts(doctor.id, team_id, args["visit_type"], first, last):
+        starts = free_starts(doctor.id, team_id, args["visit_type"], first, last, moving=moving)
+        for start in starts:
             out.append(
                 {
                     "doctor_id": doctor.id,

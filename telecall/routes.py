@@ -222,8 +222,10 @@ def first_day(values):
     return min(max(first, today), today + timedelta(days=max(horizon - SLOT_DAYS, 0)))
 
 
-def grouped_slots(resident: Resident, visit_type: VisitType, first, doctor_id=None) -> dict:
-    args = {"visit_type": visit_type, "first": first, "days": SLOT_DAYS, "doctor_id": doctor_id}
+def grouped_slots(resident: Resident, visit_type: VisitType, first, visit=None) -> dict:
+    args = {"visit_type": visit_type, "first": first, "days": SLOT_DAYS}
+    if visit is not None:  # rescheduling: the visit's own time is free to it
+        args["visit_id"] = visit.id
     days: dict = {}
     for slot in booking.free_slots(resident, args):
         days.setdefault(to_local(slot["starts_at"]).date(), []).append(slot)
@@ -240,7 +242,7 @@ def slots_page(resident, visit_type, pick, *, visit=None, error=None, status=200
         resident=resident,
         visit_type=visit_type,
         visit=visit,
-        days=grouped_slots(resident, visit_type, first),
+        days=grouped_slots(resident, visit_type, first, visit),
         pick=pick,
         first=first,
         earlier=week_url(first - week) if first > local_today() else None,

@@ -54,6 +54,9 @@ class VisitSlotQuerySchema(StrictSchema):
     doctor_id = fields.Integer()
     first = fields.Date(metadata={"description": "first local date (today by default)"})
     days = fields.Integer(validate=_range(1, 28), load_default=7)
+    visit_id = fields.Integer(
+        metadata={"description": "the resident's visit being rescheduled: its own time is free"}
+    )
 
 
 class VisitSlotSchema(StrictSchema):

@@ -13,7 +13,7 @@ from app.notifications.models import Notification
 from app.residents.models import CaregiverScope
 from app.timeutil import utcnow
 from telecall import tokens
-from telecall.models import ParticipantRole, SlotClaim, Visit, VisitStatus
+from telecall.models import ParticipantRole, SlotClaim, Visit, VisitStatus, VisitType
 from tests.telecall.conftest import local_at, seat
 
 
@@ -164,6 +164,36 @@ def test_rescheduling_to_another_doctor_revokes_the_old_doctors_link(
     assert tokens.read_token(tokens.make_token(seat(visit, ParticipantRole.DOCTOR))).user_id == (
         nurse.id
     )
+
+
+def test_a_visit_moves_into_time_overlapping_its_own(client, clinic, api_token, booked):
+    """A re-visit holds 09:00-09:15 and the consult 09:20-09:40: moving the consult to 09:15
+    overlaps its own time, which the slot list offers only when told which visit is moving."""
+    booked(local_at(1, 9), VisitType.ONLINE_REVISIT)
+    consult = booked(local_at(1, 9, 20))
+    headers = api_token(clinic["account"])
+    tomorrow = local_at(1, 12).date().isoformat()
+    query = {"resident_id": clinic["resident"].id, "visit_type": "video_consult", "first": tomorrow}
+
+    def offered(**extra) -> set[str]:
+        answer = client.get("/api/v1/visit-slots", query_string=query | extra, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        return {slot["starts_at"] for slot in answer.get_json()}
+
+    assert local_at(1, 9, 15).isoformat() not in offered()
+    assert local_at(1, 9, 15).isoformat() in offered(visit_id=consult.id)
+    moved = client.post(
+        f"/api/v1/visits/{consult.id}/reschedule",
+        json={"starts_at": local_at(1, 9, 15).isoformat()},
+        headers=headers,
+    )
+    assert moved.status_code == 200, moved.get_json()
+    claims = sa.select(SlotClaim.slot_start).where(SlotClaim.visit_id == consult.id)
+    assert min(db.session.scalars(claims)) == local_at(1, 9, 15)
+    other = client.get(
+        "/api/v1/visit-slots", query_string=query | {"visit_id": 10**6}, headers=headers
+    )
+    assert (other.status_code, list(errors_of(other))) == (422, ["visit_id"])
 
 
 def test_rescheduling_onto_a_taken_time_changes_nothing(client, clinic, api_token, booked):
