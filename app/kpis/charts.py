@@ -16,7 +16,7 @@ from reportlab.graphics import renderSVG
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 
-from app.kpis.registry import COUNT, SHARE, Kpi
+from app.kpis.registry import COUNT, MINUTES, SHARE, Kpi
 from app.kpis.settings import Setting
 
 FONT, FONT_SIZE = "Helvetica", 7
@@ -42,8 +42,9 @@ def _nice_top(largest: float, unit: str) -> float:
 
 
 def _tick_text(number: float, unit: str) -> str:
+    """A tick's label: "50%" for shares, "30m" for minutes, the number for counts."""
     text = f"{number:g}"
-    return f"{text}%" if unit == SHARE else text
+    return text + {SHARE: "%", MINUTES: "m"}.get(unit, "")
 
 
 def _scaled(value: float | None, unit: str) -> float | None:
@@ -117,7 +118,10 @@ def trend_drawing(
                 textAnchor="middle",
             )
         )
-        if index == 0 or month.month == 1:
+        # the year under the first month and under each January; not under a first month
+        # whose next is January (the two years would overlap)
+        january_next = index + 1 < len(points) and points[index + 1]["month"].month == 1
+        if month.month == 1 or (index == 0 and not january_next):
             drawing.add(
                 String(
                     xs[index],
