@@ -255,12 +255,26 @@ def seed() -> bool:
         },
     )
     _contracts(orgs, people, demo_residents)
+    _follow_up_history(people, demo_residents)
     _referral_slots()
     _demo_alert()
     _demo_visits()
     _demo_follow_ups()
     db.session.flush()
     return True
+
+
+def _follow_up_history(people, demo_residents) -> None:
+    """A year of recorded chronic follow-ups of the signed residents (app/followups/demo.py)."""
+    from app.followups.demo import seed_history
+
+    lead = {"team1": people["wang"], "team2": people["chen"]}
+    signed = []
+    for index, team_key, _package, _days in CONTRACTS:
+        resident = demo_residents[index]
+        conditions = [row.condition.value for row in resident.condition_rows]
+        signed.append((resident.id, lead[team_key], conditions))
+    seed_history(signed)
 
 
 def _demo_follow_ups() -> bool:
