@@ -152,10 +152,12 @@ def board(
 
 
 def snapshot_month(month: date) -> int:
-    """Compute and store every area's KPIs for one closed month (replacing what was stored)."""
+    """Compute and store every area's KPIs for one closed month (replacing what was stored),
+    written as one multi-row INSERT rather than a statement a row."""
     period = Period.month(month)
     db.session.execute(sa.delete(KpiSnapshot).where(KpiSnapshot.month == period.start))
-    stored = 0
+    rows = []
+    computed_at = utcnow()
     for kind in AreaKind:
         found = compute(Breakdown(kind), period)
         listed = {area.id for area in areas(kind)} | set(found)
@@ -163,20 +165,21 @@ def snapshot_month(month: date) -> int:
             values = found.get(area_id, {})
             for kpi in registry.all_kpis():
                 measure = values.get(kpi.key, EMPTY)
-                db.session.add(
-                    KpiSnapshot(
-                        month=period.start,
-                        area_kind=kind.value,
-                        area_id=area_id,
-                        key=kpi.key,
-                        value=measure.value,
-                        numerator=measure.numerator,
-                        denominator=measure.denominator,
-                    )
+                rows.append(
+                    {
+                        "month": period.start,
+                        "area_kind": kind.value,
+                        "area_id": area_id,
+                        "key": kpi.key,
+                        "value": measure.value,
+                        "numerator": measure.numerator,
+                        "denominator": measure.denominator,
+                        "computed_at": computed_at,
+                    }
                 )
-                stored += 1
-    db.session.flush()
-    return stored
+    if rows:
+        db.session.execute(sa.insert(KpiSnapshot), rows)
+    return len(rows)
 
 
 def snapshot_closed_months(months: int = 2 * TREND_MONTHS) -> int:
