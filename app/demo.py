@@ -260,8 +260,17 @@ def seed() -> bool:
     _demo_alert()
     _demo_visits()
     _demo_follow_ups()
+    _demo_reports()
     db.session.flush()
     return True
+
+
+def _demo_reports() -> None:
+    """Last week's check and last month's review, as the scheduler would have made them."""
+    from app.reports import jobs
+
+    jobs.weekly_check()
+    jobs.monthly_review()
 
 
 def _follow_up_history(people, demo_residents) -> None:
