@@ -1,6 +1,7 @@
 """Errors answer as JSON under /api/ and as a page elsewhere, always with a clear reason."""
 
 from flask import Flask, jsonify, render_template
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -8,6 +9,26 @@ from app import transactions
 from app.auth_loader import is_api_request
 from app.errors import DomainError
 from app.extensions import api, db
+
+# What a page says for an HTTP error raised with werkzeug's own (English) description.
+PAGE_REASONS = {
+    400: _l("The request could not be understood. Go back and try again."),
+    403: _l("Your account may not open this page."),
+    404: _l("This page does not exist, or it is not one you may open."),
+    405: _l("This page cannot be used that way. Go back and try again."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many tries in a short time. Wait a minute, then try again."),
+}
+PAGE_REASON_OTHERWISE = _l(
+    "Please try again in a few minutes. If it happens again, call the health centre."
+)
+
+
+def page_description(exc: HTTPException) -> str:
+    """The reason a page shows: the one the code gave, else a translated standard one."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    return str(PAGE_REASONS.get(exc.code, PAGE_REASON_OTHERWISE))
 
 
 def handle_http_exception(exc: HTTPException):
@@ -18,7 +39,8 @@ def handle_http_exception(exc: HTTPException):
         if isinstance(payload, dict) and "message" not in payload and exc.description:
             payload["message"] = exc.description
         return payload, code, headers
-    return render_template("error.html", code=exc.code, description=exc.description), exc.code
+    description = page_description(exc)
+    return render_template("error.html", code=exc.code, description=description), exc.code
 
 
 def handle_domain_error(exc: DomainError):

@@ -71,7 +71,10 @@ def test_large_text_mode(client):
 def test_not_found_page_is_in_chinese_and_api_answers_json(client):
     page = client.get("/no-such-page")
     assert page.status_code == 404
-    assert "未找到" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "未找到" in html
+    assert "页面不存在" in html  # a reason in the reader's language, not werkzeug's English
+    assert "requested URL" not in html
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404
     assert api.get_json()["code"] == 404
