@@ -255,29 +255,24 @@ def test_the_jobs_run_through_the_scheduler_and_commit(app, population, elders):
 # --- a remote follow-up video visit ---------------------------------------------------------
 
 
-def test_a_remote_follow_up_visit_completes_the_due_one_and_plans_the_recheck(
-    client, clinic, booked, api_token
-):
+def chronic(clinic, condition: str, due, purpose: str) -> FollowUp:
+    """A chronic-disease follow-up of the clinic's resident with its team."""
+    return services.plan(
+        clinic["resident"].id,
+        clinic["team"].id,
+        due,
+        purpose,
+        FollowUpSource.CHRONIC_SCHEDULE,
+        condition=condition,
+    )
+
+
+def remote_visit_about_blood_pressure(client, clinic, booked, api_token):
+    """A remote follow-up visit, joined by both, whose form finds the blood pressure not
+    controlled, ended by the doctor; the visit as stored afterwards."""
     from telecall.models import VisitType
     from tests.telecall.test_call_api import DOCTOR, join, token_of, under_way
 
-    resident, team = clinic["resident"], clinic["team"]
-    glucose = services.plan(
-        resident.id,
-        team.id,
-        TODAY,
-        "t2d",
-        FollowUpSource.CHRONIC_SCHEDULE,
-        condition="type2_diabetes",
-    )
-    pressure = services.plan(
-        resident.id,
-        team.id,
-        TODAY + timedelta(days=5),
-        "ht",
-        FollowUpSource.CHRONIC_SCHEDULE,
-        condition="hypertension",
-    )
     visit = under_way(booked(visit_type=VisitType.REMOTE_FOLLOW_UP))
     join(client, token_of(visit))
     join(client, token_of(visit, DOCTOR))
@@ -289,6 +284,15 @@ def test_a_remote_follow_up_visit_completes_the_due_one_and_plans_the_recheck(
     ended = client.post(f"/api/v1/visits/{visit.id}/end", headers=doctor)
     assert ended.status_code == 200, ended.get_json()
     db.session.refresh(visit)
+    return visit
+
+
+def test_a_remote_follow_up_visit_completes_the_due_one_and_plans_the_recheck(
+    client, clinic, booked, api_token
+):
+    glucose = chronic(clinic, "type2_diabetes", TODAY, "t2d")
+    pressure = chronic(clinic, "hypertension", TODAY + timedelta(days=5), "ht")
+    visit = remote_visit_about_blood_pressure(client, clinic, booked, api_token)
     db.session.refresh(pressure)
     db.session.refresh(glucose)
     assert visit.follow_up_id == pressure.id
@@ -323,27 +327,8 @@ def test_a_remote_follow_up_for_another_condition_leaves_the_due_one_alone(
 ):
     """Only a diabetes follow-up is due; a visit about blood pressure is recorded on its own
     (done by video, for hypertension) and plans the hypertension recheck."""
-    from telecall.models import VisitType
-    from tests.telecall.test_call_api import DOCTOR, join, token_of, under_way
-
-    resident, team = clinic["resident"], clinic["team"]
-    glucose = services.plan(
-        resident.id,
-        team.id,
-        TODAY,
-        "t2d",
-        FollowUpSource.CHRONIC_SCHEDULE,
-        condition="type2_diabetes",
-    )
-    visit = under_way(booked(visit_type=VisitType.REMOTE_FOLLOW_UP))
-    join(client, token_of(visit))
-    join(client, token_of(visit, DOCTOR))
-    doctor = api_token(clinic["doctor"])
-    form = {"condition": "hypertension", "systolic": 158, "diastolic": 97}
-    form["classification"] = "unsatisfactory"
-    client.put(f"/api/v1/visits/{visit.id}/form", json=form, headers=doctor)
-    assert client.post(f"/api/v1/visits/{visit.id}/end", headers=doctor).status_code == 200
-    db.session.refresh(visit)
+    glucose = chronic(clinic, "type2_diabetes", TODAY, "t2d")
+    visit = remote_visit_about_blood_pressure(client, clinic, booked, api_token)
     db.session.refresh(glucose)
     assert glucose.status == FollowUpStatus.DUE
     done = db.session.get(FollowUp, visit.follow_up_id)
