@@ -170,7 +170,8 @@ def _deliver_next(run_at: datetime, now: datetime | None) -> str | bool | None:
         outgoing = compose(delivery, stamp)
     except Exception as exc:  # noqa: BLE001 (one bad row must not stop the others)
         log.exception("alert delivery %s: could not compose the message", row.id)
-        return _record(delivery.id, stamp, f"could not compose the message: {_describe(exc)}")
+        error = f"could not compose the message: {describe_failure(exc)}"
+        return _record(delivery.id, stamp, error)
     db.session.commit()  # the claim is durable; no transaction stays open while sending
     error = send(outgoing)
     return _record(row.id, now or utcnow(), error)
@@ -300,7 +301,7 @@ def send(outgoing: Outgoing) -> str | None:
             return send_email(outgoing.email)
         return _post_webhook(outgoing.payload)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        return _describe(exc)
+        return describe_failure(exc)
 
 
 def send_email(message: EmailMessage) -> str | None:
@@ -361,13 +362,13 @@ def _post_webhook(payload: dict) -> str | None:
     return None if 200 <= status < 300 else f"HTTP {status}"
 
 
-def _describe(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     """What went wrong, without the addresses a mail server echoes back."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code}"
     if isinstance(exc, urllib.error.URLError):
         reason = exc.reason
-        return _describe(reason) if isinstance(reason, BaseException) else "URLError"
+        return describe_failure(reason) if isinstance(reason, BaseException) else "URLError"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = sorted({code for code, _ in exc.recipients.values()})
         return f"SMTPRecipientsRefused {codes}"

@@ -12,7 +12,6 @@ until REPORT_MAIL_MAX_ATTEMPTS, then the report's mail is failed. Events "report
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import Counter
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext
 
-from app.alerts.delivery import send_email
+from app.alerts.delivery import describe_failure, send_email
 from app.audit.services import record_event
 from app.extensions import db
 from app.reports.models import MailStatus, Report
@@ -85,12 +84,13 @@ def _deliver_next(now: datetime | None) -> str | bool | None:
         message = compose(report)
     except Exception as exc:  # noqa: BLE001 (one bad report must not stop the others)
         log.exception("report %s: could not compose the message", row.id)
-        return _record(row.id, stamp, f"could not compose the message: {describe(exc)}")
+        error = f"could not compose the message: {describe_failure(exc)}"
+        return _record(row.id, stamp, error)
     db.session.commit()  # the claim is durable; nothing is held while the message is sent
     try:
         error = send_email(message)
     except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
-        error = describe(exc)
+        error = describe_failure(exc)
     return _record(row.id, now or utcnow(), error)
 
 
@@ -174,14 +174,3 @@ def compose(report: Report) -> EmailMessage:
         params={"charset": "utf-8"},
     )
     return message
-
-
-def describe(exc: BaseException) -> str:
-    """What went wrong, without the addresses a mail server echoes back."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"SMTPRecipientsRefused {sorted({code for code, _ in exc.recipients.values()})}"
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{type(exc).__name__} {exc.smtp_code}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{type(exc).__name__}: {exc.strerror}"
-    return type(exc).__name__
