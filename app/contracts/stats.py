@@ -113,7 +113,7 @@ class Scope:
     team_ids: list[int] | None = None
 
 
-# --- building blocks -------------------------------------------------------------------------
+# --- building blocks (the KPI board, app/kpis/measures.py, counts with them too) ------------
 
 
 def registered_before(on: date) -> datetime:
@@ -122,7 +122,7 @@ def registered_before(on: date) -> datetime:
     return datetime.combine(on + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
-def _signed_on(on: date) -> sa.Subquery:
+def signed_on(on: date) -> sa.Subquery:
     return (
         sa.select(Contract.resident_id)
         .where(Contract.active_from <= on, Contract.active_until > on)
@@ -131,7 +131,7 @@ def _signed_on(on: date) -> sa.Subquery:
     )
 
 
-def _counts(on: date, signed: sa.Subquery, hypertension, diabetes) -> list:
+def group_counts(on: date, signed: sa.Subquery, hypertension, diabetes) -> list:
     """registered and signed, per group, as conditional counts over the joined residents."""
     conditions = {
         ALL: Resident.id.is_not(None),
@@ -151,7 +151,7 @@ def _counts(on: date, signed: sa.Subquery, hypertension, diabetes) -> list:
     return columns
 
 
-def _with_resident_facts(query: sa.Select, signed: sa.Subquery, hypertension, diabetes):
+def with_resident_facts(query: sa.Select, signed: sa.Subquery, hypertension, diabetes):
     """Outer-join what the groups need onto a query that already has Resident in it."""
     return (
         query.outerjoin(
@@ -172,7 +172,7 @@ def _with_resident_facts(query: sa.Select, signed: sa.Subquery, hypertension, di
     )
 
 
-def _grouped(row) -> dict[str, Figure]:
+def figures_by_group(row) -> dict[str, Figure]:
     values = row._mapping
     return {
         group: Figure(values[f"{group}_registered"], values[f"{group}_signed"]) for group in GROUPS
@@ -184,30 +184,30 @@ def _grouped(row) -> dict[str, Figure]:
 
 def signing_overall(on: date, neighbourhood_ids: list[int] | None = None) -> dict[str, Figure]:
     """Figures by group over every resident (or those of `neighbourhood_ids`)."""
-    signed, hyp, dia = _signed_on(on), aliased(ResidentCondition), aliased(ResidentCondition)
-    query = sa.select(*_counts(on, signed, hyp, dia)).select_from(Resident)
-    query = _with_resident_facts(query, signed, hyp, dia).where(
+    signed, hyp, dia = signed_on(on), aliased(ResidentCondition), aliased(ResidentCondition)
+    query = sa.select(*group_counts(on, signed, hyp, dia)).select_from(Resident)
+    query = with_resident_facts(query, signed, hyp, dia).where(
         Resident.created_at < registered_before(on)
     )
     if neighbourhood_ids is not None:
         query = query.where(Resident.neighbourhood_id.in_(neighbourhood_ids))
-    return _grouped(db.session.execute(query).one())
+    return figures_by_group(db.session.execute(query).one())
 
 
 def signing_by_neighbourhood(on: date, neighbourhood_ids: list[int] | None = None) -> list[Row]:
     """One row per neighbourhood committee (all of them, or `neighbourhood_ids`), including
     those with no resident registered yet (no data)."""
-    signed, hyp, dia = _signed_on(on), aliased(ResidentCondition), aliased(ResidentCondition)
+    signed, hyp, dia = signed_on(on), aliased(ResidentCondition), aliased(ResidentCondition)
     resident_here = sa.and_(
         Resident.neighbourhood_id == Organisation.id,
         Resident.created_at < registered_before(on),
     )
     query = (
-        sa.select(Organisation.id, Organisation.name, *_counts(on, signed, hyp, dia))
+        sa.select(Organisation.id, Organisation.name, *group_counts(on, signed, hyp, dia))
         .select_from(Organisation)
         .outerjoin(Resident, resident_here)
     )
-    query = _with_resident_facts(query, signed, hyp, dia).where(
+    query = with_resident_facts(query, signed, hyp, dia).where(
         Organisation.kind == OrganisationKind.NEIGHBOURHOOD_COMMITTEE
     )
     if neighbourhood_ids is not None:
@@ -215,13 +215,13 @@ def signing_by_neighbourhood(on: date, neighbourhood_ids: list[int] | None = Non
     query = query.group_by(Organisation.id, Organisation.name).order_by(
         Organisation.name, Organisation.id
     )
-    return [Row(r.id, r.name, _grouped(r)) for r in db.session.execute(query)]
+    return [Row(r.id, r.name, figures_by_group(r)) for r in db.session.execute(query)]
 
 
 def signing_by_team(on: date, team_ids: list[int] | None = None) -> list[Row]:
     """One row per team (all of them, or `team_ids`): residents of the neighbourhoods the
     team serves, signed with any team; plus the team's panel that day and its capacity."""
-    signed, hyp, dia = _signed_on(on), aliased(ResidentCondition), aliased(ResidentCondition)
+    signed, hyp, dia = signed_on(on), aliased(ResidentCondition), aliased(ResidentCondition)
     panel = (
         sa.select(sa.func.count(sa.distinct(Contract.resident_id)))
         .where(
@@ -242,18 +242,18 @@ def signing_by_team(on: date, team_ids: list[int] | None = None) -> list[Row]:
             Team.name,
             Team.capacity,
             panel.label("panel"),
-            *_counts(on, signed, hyp, dia),
+            *group_counts(on, signed, hyp, dia),
         )
         .select_from(Team)
         .outerjoin(served, served.c.team_id == Team.id)
         .outerjoin(Resident, resident_here)
     )
-    query = _with_resident_facts(query, signed, hyp, dia)
+    query = with_resident_facts(query, signed, hyp, dia)
     if team_ids is not None:
         query = query.where(Team.id.in_(team_ids))
     query = query.group_by(Team.id, Team.name, Team.capacity).order_by(Team.name, Team.id)
     return [
-        Row(r.id, r.name, _grouped(r), kind="team", panel=r.panel, capacity=r.capacity)
+        Row(r.id, r.name, figures_by_group(r), kind="team", panel=r.panel, capacity=r.capacity)
         for r in db.session.execute(query)
     ]
 

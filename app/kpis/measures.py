@@ -57,12 +57,13 @@ def _registered(ctx: Ctx) -> tuple[sa.Select, sa.ColumnElement]:
 def _signing_figures(ctx: Ctx) -> dict[int, dict[str, signing.Figure]]:
     def compute():
         on = ctx.period.as_of
-        signed = signing._signed_on(on)
+        signed = signing.signed_on(on)
         hyp, dia = aliased(ResidentCondition), aliased(ResidentCondition)
         base, area = _registered(ctx)
-        query = base.with_only_columns(area, *signing._counts(on, signed, hyp, dia))
-        query = signing._with_resident_facts(query, signed, hyp, dia)
-        return {key: signing._grouped(row) for key, row in grouped(query, area, ctx).items()}
+        query = base.with_only_columns(area, *signing.group_counts(on, signed, hyp, dia))
+        query = signing.with_resident_facts(query, signed, hyp, dia)
+        rows = grouped(query, area, ctx)
+        return {key: signing.figures_by_group(row) for key, row in rows.items()}
 
     return ctx.once("signing", compute)
 
@@ -86,7 +87,7 @@ def _signing_measure(group: str):
 def _signing_members(group: str):
     def members(ctx: Ctx) -> sa.Select:
         on = ctx.period.as_of
-        signed = signing._signed_on(on)
+        signed = signing.signed_on(on)
         base, _area = _registered(ctx)
         query = base.outerjoin(signed, signed.c.resident_id == Resident.id).with_only_columns(
             Resident.id.label("resident_id"),
